@@ -1,0 +1,109 @@
+import { createClient, type Client, type InArgs, type InStatement, type ResultSet, type Transaction } from '@libsql/client'
+import type { DatabaseOptions } from '../config.js'
+import { Database } from '../database.js'
+import type { Driver, DriverClient, DriverTransaction, ErrorInfo, ResolvedConfig } from './driver.js'
+import { registerDriver } from './load.js'
+import { classifyNetwork } from './network-errors.js'
+import type { Params, QueryResult, Statement, TransactionOptions } from '../types.js'
+
+/** Options for `libsql()`: everything `createClient` takes besides `url`, plus lazydb's own. */
+export type LibsqlOptions = Omit<DatabaseOptions, 'url' | 'driver'>
+
+/**
+ * A libSQL database (`file:`, `:memory:`, `libsql://`, `http(s)://`, `ws(s)://`) for a Registry.
+ * Importing this subpath also registers the driver for URL-based config.
+ * @example
+ * import { libsql } from 'lazydb/libsql'
+ * export const registry = new Registry({ database: libsql(env.DATABASE_URL, { authToken: env.TOKEN }) })
+ */
+export function libsql(url: string, options?: LibsqlOptions): Database {
+  return new Database({ ...options, url, driver: 'libsql' })
+}
+
+function toResult(rs: ResultSet): QueryResult {
+  const result: QueryResult = { rows: rs.rows as unknown as Record<string, unknown>[], rowCount: rs.columns.length > 0 ? rs.rows.length : rs.rowsAffected, columns: rs.columns }
+  if (rs.rowsAffected > 0 && rs.lastInsertRowid !== undefined) result.lastInsertId = String(rs.lastInsertRowid)
+  return result
+}
+
+function statement(text: string, params: Params | undefined): InStatement {
+  return params === undefined ? text : { sql: text, args: params as InArgs }
+}
+
+class LibsqlTransaction implements DriverTransaction {
+  constructor(readonly tx: Transaction) {}
+  async query(text: string, params: Params | undefined): Promise<QueryResult> {
+    return toResult(await this.tx.execute(statement(text, params)))
+  }
+  async commit(): Promise<void> {
+    try {
+      await this.tx.commit()
+    } finally {
+      this.tx.close()
+    }
+  }
+  async rollback(): Promise<void> {
+    try {
+      await this.tx.rollback()
+    } finally {
+      this.tx.close()
+    }
+  }
+}
+
+class LibsqlClient implements DriverClient {
+  constructor(readonly raw: Client) {}
+
+  async query(text: string, params: Params | undefined): Promise<QueryResult> {
+    return toResult(await this.raw.execute(statement(text, params)))
+  }
+
+  async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
+    const results = await this.raw.batch(statements.map((s) => statement(s.text, s.params)), 'write')
+    return results.map(toResult)
+  }
+
+  async begin(options: TransactionOptions | undefined): Promise<DriverTransaction> {
+    return new LibsqlTransaction(await this.raw.transaction(options?.readOnly === true ? 'read' : 'write'))
+  }
+
+  async close(): Promise<void> {
+    this.raw.close()
+  }
+
+  isAlive(): boolean {
+    return !this.raw.closed
+  }
+}
+
+/** `file:` databases are created on first use, directory included. */
+function ensureDirectory(url: string): void {
+  if (!url.startsWith('file:')) return
+  const path = url.slice('file:'.length).replace(/^\/\/(?=\/)/, '').split('?')[0]!
+  const slash = path.lastIndexOf('/')
+  if (slash <= 0) return
+  const fs = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:fs') as
+    | { mkdirSync(path: string, options: { recursive: boolean }): void }
+    | undefined
+  fs?.mkdirSync(decodeURIComponent(path.slice(0, slash)), { recursive: true })
+}
+
+export const libsqlDriver: Driver = {
+  name: 'libsql',
+  async connect(config: ResolvedConfig): Promise<DriverClient> {
+    ensureDirectory(config.url)
+    return new LibsqlClient(createClient({ ...config.options, url: config.url }))
+  },
+  classify(error: unknown): ErrorInfo {
+    const network = classifyNetwork(error)
+    if (network !== undefined) return network
+    const e = error as { code?: unknown; rawCode?: unknown; message?: unknown }
+    const info: ErrorInfo = {}
+    if (typeof e?.rawCode === 'number') info.errno = e.rawCode
+    if (typeof e?.message === 'string' && /\b401\b|unauthori[sz]ed/i.test(e.message)) info.auth = true
+    if (e?.code === 'CLIENT_CLOSED') info.notSent = true
+    return info
+  },
+}
+
+registerDriver(libsqlDriver)

@@ -1,0 +1,58 @@
+import { argumentError, describeValue } from './errors.js'
+import { Registry } from './registry.js'
+
+export interface HandlerOptions {
+  /** Connect every database before `fn` runs (default: connect on first use). */
+  eager?: boolean
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFunction = (...args: any[]) => any
+export type RegistrySource<F extends AnyFunction> = Registry | ((...args: Parameters<F>) => Registry)
+
+/**
+ * Wraps a function with startup/shutdown semantics for each invocation: enter the registry's
+ * scope (no I/O unless `eager`), run `fn`, then close request-scoped connections and roll back
+ * any transaction `fn` left open, keeping warm ones. `fn`'s error is rethrown unchanged.
+ *
+ * @example
+ * export default handler(registry, async (req: Request) => {
+ *   const { rows } = await registry.database.sql`select * from notes`
+ *   return Response.json(rows)
+ * })
+ */
+export function handler<F extends AnyFunction>(registry: RegistrySource<F>, fn: F, options?: HandlerOptions): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
+  if (typeof fn !== 'function') throw argumentError('handler', `the second argument must be your function (got ${describeValue(fn)})`, 'Call handler(registry, async (req) => …)')
+  if (!(registry instanceof Registry) && typeof registry !== 'function') {
+    throw argumentError('handler', `the first argument must be a Registry or a function returning one (got ${describeValue(registry)})`, 'Call handler(registry, fn) or handler((req, env) => Registry.fromEnv(env), fn)')
+  }
+  if (options !== undefined && (typeof options !== 'object' || options === null)) throw argumentError('handler', `options must be an object (got ${describeValue(options)})`, 'Pass { eager: true } or nothing')
+  const eager = options?.eager === true
+  const factory = typeof registry === 'function' ? registry : undefined
+  const fixed = factory === undefined ? (registry as Registry) : undefined
+  return function lazydbHandler(this: unknown, a?: unknown, b?: unknown, c?: unknown) {
+    const target = fixed ?? resolve(factory!, this, a, b, c)
+    return invoke(target, fn, eager, this, a, b, c)
+  } as unknown as (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>
+}
+
+function resolve(factory: AnyFunction, thisArg: unknown, a: unknown, b: unknown, c: unknown): Registry {
+  const registry: unknown = factory.call(thisArg, a, b, c)
+  if (!(registry instanceof Registry)) throw argumentError('handler', `the registry factory returned ${describeValue(registry)}, not a Registry`, 'Return a Registry, e.g. (req, env) => Registry.fromEnv(env)')
+  return registry
+}
+
+async function invoke(registry: Registry, fn: AnyFunction, eager: boolean, thisArg: unknown, a: unknown, b: unknown, c: unknown): Promise<unknown> {
+  const invocation = registry.enter()
+  try {
+    if (eager) await registry.run(invocation, openAll, registry, undefined, undefined, undefined)
+    return await registry.run(invocation, fn, thisArg, a, b, c)
+  } finally {
+    const ending = registry.leave(invocation, a, b, c)
+    if (ending !== undefined) await ending
+  }
+}
+
+function openAll(this: Registry): Promise<void> {
+  return this.openAll()
+}

@@ -1,0 +1,20 @@
+import { defineConfig } from 'vitest/config'
+import { fileURLToPath } from 'node:url'
+
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url))
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^lazydb$/, replacement: src('index.ts') },
+      { find: /^lazydb\/(neon|planetscale|libsql)$/, replacement: src('drivers/$1.ts') },
+      { find: /^lazydb\/(aws-lambda|cloudflare|vercel|netlify|hono)$/, replacement: src('platforms/$1.ts') },
+    ],
+  },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks',
+  },
+})
