@@ -1,0 +1,126 @@
+// Test support: the local MariaDB 10.11 server (see /work/shared/notes/local-backends.md).
+// Root is used only over the Unix socket (on some machines it can log in nowhere else);
+// everything else connects over TCP as the `lazydb` user that setupMariadb() creates.
+import { connect as netConnect } from 'node:net'
+import mysql from 'mysql2/promise'
+import type { Connection, ConnectionOptions } from 'mysql2/promise'
+
+export const MARIADB_SOCKET = '/run/mysqld/mysqld.sock'
+export const MARIADB_START_COMMAND =
+  'install -d -o mysql -g mysql /run/mysqld; start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql'
+
+export interface MariadbCredentials {
+  user: string
+  password: string
+  database: string
+  host: '127.0.0.1'
+  port: 3306
+}
+
+export const MARIADB_CREDENTIALS: MariadbCredentials = {
+  user: 'lazydb',
+  password: 'lazydb-test-pw',
+  database: 'lazydb_test',
+  host: '127.0.0.1',
+  port: 3306,
+}
+/** The second database, for schema-switch (`USE`) tests. */
+export const MARIADB_OTHER_DATABASE = 'lazydb_test_other'
+
+function canConnect(options: { path: string } | { host: string; port: number }, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = netConnect(options)
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(timeoutMs, () => done(false))
+    socket.once('connect', () => done(true))
+    socket.once('error', () => done(false))
+  })
+}
+
+/** True when the server accepts connections on its socket or on 127.0.0.1:3306. */
+export async function mariadbAvailable(): Promise<boolean> {
+  if (await canConnect({ path: MARIADB_SOCKET })) return true
+  return canConnect({ host: MARIADB_CREDENTIALS.host, port: MARIADB_CREDENTIALS.port })
+}
+
+/**
+ * For `describe.skipIf(!(await requireMariadb()))`: true when MariaDB runs; under CI
+ * (`CI=true`) a missing server is an error, elsewhere it logs how to start it and returns false.
+ */
+export async function requireMariadb(): Promise<boolean> {
+  if (await mariadbAvailable()) return true
+  const howTo = `start it with: ${MARIADB_START_COMMAND} (then wait on \`mysqladmin ping --silent\`)`
+  if (process.env.CI === 'true') {
+    throw new Error(`MariaDB is required under CI but is not reachable on ${MARIADB_SOCKET} or 127.0.0.1:3306; ${howTo}`)
+  }
+  console.warn(`[lazydb tests] MariaDB is not running; skipping its tests. To run them, ${howTo}`)
+  return false
+}
+
+/** A root connection over the Unix socket (password-less; unix_socket auth answered with nothing). */
+async function rootConnection(): Promise<Connection> {
+  return mysql.createConnection({
+    socketPath: MARIADB_SOCKET,
+    user: 'root',
+    authPlugins: { unix_socket: () => () => Buffer.alloc(0) },
+  })
+}
+
+let setupOnce: Promise<MariadbCredentials> | undefined
+
+/**
+ * Idempotently creates the databases `lazydb_test` and `lazydb_test_other` and the user
+ * `lazydb`@`127.0.0.1` / `lazydb`@`localhost` with all privileges on both. Safe to call from
+ * every test file (parallel forks included); runs once per process.
+ */
+export function setupMariadb(): Promise<MariadbCredentials> {
+  setupOnce ??= (async () => {
+    const { user, password, database } = MARIADB_CREDENTIALS
+    const root = await rootConnection()
+    try {
+      for (const db of [database, MARIADB_OTHER_DATABASE]) {
+        await root.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``)
+      }
+      for (const host of ['127.0.0.1', 'localhost']) {
+        await root.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, host, password])
+        await root.query('ALTER USER ?@? IDENTIFIED BY ?', [user, host, password])
+        for (const db of [database, MARIADB_OTHER_DATABASE]) {
+          await root.query(`GRANT ALL PRIVILEGES ON \`${db}\`.* TO ?@?`, [user, host])
+        }
+      }
+    } finally {
+      await root.end()
+    }
+    return { ...MARIADB_CREDENTIALS }
+  })()
+  setupOnce.catch(() => {
+    setupOnce = undefined
+  })
+  return setupOnce
+}
+
+/**
+ * Server connections currently open for `user` (rows of information_schema.processlist,
+ * the querying connection excluded). Counted as root over the socket.
+ */
+export async function mariadbConnectionCount(user = MARIADB_CREDENTIALS.user): Promise<number> {
+  const root = await rootConnection()
+  try {
+    const [rows] = await root.query(
+      'SELECT COUNT(*) AS n FROM information_schema.processlist WHERE USER = ? AND ID <> CONNECTION_ID()',
+      [user],
+    )
+    return Number((rows as Array<{ n: number | string }>)[0]?.n ?? 0)
+  } finally {
+    await root.end()
+  }
+}
+
+/** A mysql2/promise connection over TCP as `lazydb` to `lazydb_test`, for comparing results. */
+export async function mysqlDirect(options: ConnectionOptions = {}): Promise<Connection> {
+  const creds = await setupMariadb()
+  return mysql.createConnection({ ...creds, ...options })
+}
