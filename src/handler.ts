@@ -31,7 +31,13 @@ export function handler<F extends AnyFunction>(registry: RegistrySource<F>, fn: 
   const factory = typeof registry === 'function' ? registry : undefined
   const fixed = factory === undefined ? (registry as Registry) : undefined
   return function lazydbHandler(this: unknown, a?: unknown, b?: unknown, c?: unknown) {
-    const target = fixed ?? resolve(factory!, this, a, b, c)
+    if (fixed !== undefined) return invoke(fixed, fn, eager, this, a, b, c)
+    let target: Registry
+    try {
+      target = resolve(factory!, this, a, b, c)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return invoke(target, fn, eager, this, a, b, c)
   } as unknown as (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>
 }

@@ -6,8 +6,11 @@ import { registerDriver } from './load.js'
 import { classifyNetwork } from './network-errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../types.js'
 
-/** Options for `libsql()`: everything `createClient` takes besides `url`, plus lazydb's own. */
-export type LibsqlOptions = Omit<DatabaseOptions, 'url' | 'driver'>
+/**
+ * Options for `libsql()`: everything `createClient` takes besides `url`, lazydb's own, and
+ * `createClient` itself to pick a build (e.g. from `@libsql/client/web`).
+ */
+export type LibsqlOptions = Omit<DatabaseOptions, 'url' | 'driver'> & { createClient?: typeof createClient }
 
 /**
  * A libSQL database (`file:`, `:memory:`, `libsql://`, `http(s)://`, `ws(s)://`) for a Registry.
@@ -92,7 +95,8 @@ export const libsqlDriver: Driver = {
   name: 'libsql',
   async connect(config: ResolvedConfig): Promise<DriverClient> {
     ensureDirectory(config.url)
-    return new LibsqlClient(createClient({ ...config.options, url: config.url }))
+    const { createClient: create = createClient, ...options } = config.options as LibsqlOptions
+    return new LibsqlClient(create({ ...options, url: config.url }))
   },
   classify(error: unknown): ErrorInfo {
     const network = classifyNetwork(error)

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest'
+import { handler, LazyDbError, Registry, type WarningEvent } from 'lazydb'
+import { libsql } from 'lazydb/libsql'
+
+function thrown(fn: () => unknown): LazyDbError {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(LazyDbError)
+    return error as LazyDbError
+  }
+  throw new Error('expected a LazyDbError')
+}
+
+/** Everything a user or a log could ever see of an error. */
+function exposed(error: unknown): string {
+  const parts: string[] = []
+  let current: unknown = error
+  for (let i = 0; i < 8 && current != null; i++) {
+    const e = current as Error & Record<string, unknown>
+    parts.push(String(e.message), String(e.stack), JSON.stringify(e, Object.getOwnPropertyNames(e)))
+    current = e.cause
+  }
+  return parts.join('\n')
+}
+
+describe('config checked at construction', () => {
+  it.each([
+    ['a bad URL', 'postgres://'],
+    ['an unknown scheme', 'redis://localhost:6379'],
+    ['no scheme', 'localhost:5432/db'],
+    ['an empty string', ''],
+    ['a number', 42],
+  ])('rejects %s in an extra slot with CONFIG_INVALID naming the alias', (_what, value) => {
+    const error = thrown(() => new Registry({ database: ':memory:', extra: { reports: { url: value as string } } }))
+    expect(error.code).toBe('CONFIG_INVALID')
+    expect(error.database).toBe('reports')
+    expect(error.message).toContain('"reports"')
+  })
+
+  it('rejects a missing default database and an unknown driver or scope', () => {
+    expect(thrown(() => new Registry({ database: undefined as never })).message).toMatch(/"default": no URL/)
+    expect(thrown(() => new Registry({ database: { url: ':memory:', driver: 'oracle' as never } })).message).toMatch(/unknown driver/)
+    expect(thrown(() => new Registry({ database: { url: ':memory:', scope: 'forever' as never } })).message).toMatch(/warm.*request/)
+    expect(thrown(() => new Registry({ database: ':memory:', extra: { '': ':memory:' } })).code).toBe('CONFIG_INVALID')
+  })
+
+  it('selects the driver from the scheme, overridable', () => {
+    const registry = new Registry({
+      database: 'postgres://u:p@db.example.com/app',
+      extra: {
+        ws: 'postgresql://u:p@db.example.com/app?transport=ws',
+        forced: { url: 'postgres://u:p@db.example.com/app', driver: 'neon-ws' },
+        mysql: 'mysql://u:p@aws.connect.psdb.cloud/app',
+        gateway: { url: 'http://u:p@127.0.0.1:8080', driver: 'planetscale' },
+        turso: 'libsql://app.turso.io',
+        file: 'file:.data/x.db',
+        memory: ':memory:',
+      },
+    })
+    const drivers = Object.fromEntries(Object.entries(registry.extra).map(([k, d]) => [k, d.driver]))
+    expect(registry.database.driver).toBe('neon-http')
+    expect(drivers).toEqual({ ws: 'neon-ws', forced: 'neon-ws', mysql: 'planetscale', gateway: 'planetscale', turso: 'libsql', file: 'libsql', memory: 'libsql' })
+  })
+
+  it('picks the lifetime per platform and transport', () => {
+    const on = (platform: 'cloudflare' | 'aws-lambda' | 'vercel-edge') =>
+      new Registry({ database: 'postgres://u:p@h/db?transport=ws', extra: { http: 'postgres://u:p@h/db', turso: 'libsql://x.turso.io' }, platform }).stats().databases
+    expect(on('cloudflare')).toMatchObject({ default: { scope: 'request' }, http: { scope: 'warm' }, turso: { scope: 'request' } })
+    expect(on('vercel-edge')).toMatchObject({ default: { scope: 'request' }, http: { scope: 'warm' } })
+    expect(on('aws-lambda')).toMatchObject({ default: { scope: 'warm' }, http: { scope: 'warm' }, turso: { scope: 'warm' } })
+  })
+})
+
+describe('secrets never leak', () => {
+  const password = 'pa55-w0rd-SECRET'
+  const token = 'tok-ABCDEF-123456'
+
+  it('masks the password and token in db.url', () => {
+    const registry = new Registry({
+      database: `postgres://user:${password}@db.example.com/app`,
+      extra: { turso: `libsql://x.turso.io?authToken=${token}`, opt: { url: 'libsql://y.turso.io', authToken: token } },
+    })
+    for (const db of [registry.database, ...Object.values(registry.extra)]) {
+      expect(db.url).not.toContain(password)
+      expect(db.url).not.toContain(token)
+    }
+    expect(registry.database.url).toBe('postgres://user:***@db.example.com/app')
+  })
+
+  it('keeps secrets out of config errors, connect errors, causes, stacks and warnings', async () => {
+    const warnings: WarningEvent[] = []
+    const errors: unknown[] = []
+    const configProblem = thrown(() => new Registry({ database: `nope://user:${password}@host/db` }))
+    const registry = new Registry({
+      // Nothing listens on port 1: the connect fails at once with the URL in the driver's hands.
+      database: libsql(`http://127.0.0.1:1?authToken=${token}`, { authToken: token }),
+      extra: { pg: `postgres://user:${password}@127.0.0.1:1/app` },
+      retry: { attempts: 1 },
+      on: { warning: (w) => warnings.push(w), error: (e) => errors.push(e) },
+    })
+    const failure = await registry.database.query('select 1').catch((e: unknown) => e)
+    expect(failure).toBeInstanceOf(LazyDbError)
+    const everything = [configProblem, failure, ...errors].map(exposed).join('\n') + JSON.stringify(warnings)
+    expect(everything).not.toContain(password)
+    expect(everything).not.toContain(token)
+    await registry.disconnect()
+  })
+})
+
+describe('bad input to every public function gives a LazyDbError with the fix', () => {
+  const registry = new Registry({ database: ':memory:', warn: false })
+  const db = registry.database
+
+  it.each([
+    ['new Registry(null)', () => new Registry(null as never)],
+    ['new Registry("x")', () => new Registry('file:x' as never)],
+    ['extra: []', () => new Registry({ database: ':memory:', extra: [] as never })],
+    ['on: { nope }', () => new Registry({ database: ':memory:', on: { nope: () => 1 } as never })],
+    ['on.warning: 1', () => new Registry({ database: ':memory:', on: { warning: 1 as never } })],
+    ['warn: "no"', () => new Registry({ database: ':memory:', warn: 'no' as never })],
+    ['idleTimeoutMs: -1', () => new Registry({ database: ':memory:', idleTimeoutMs: -1 })],
+    ['retry: { attempts: 0 }', () => new Registry({ database: ':memory:', retry: { attempts: 0 } })],
+    ['retry: { often: 1 }', () => new Registry({ database: ':memory:', retry: { often: 1 } as never })],
+    ['platform: "mars"', () => new Registry({ database: ':memory:', platform: 'mars' as never })],
+    ['fromEnv(5)', () => Registry.fromEnv(5 as never)],
+    ['using("")', () => registry.using('')],
+    ['using(5)', () => registry.using(5 as never)],
+    ['using(undefined, 5)', () => registry.using(undefined, 5 as never)],
+    ['handler(registry, 1)', () => handler(registry, 1 as never)],
+    ['libsql(undefined)', () => libsql(undefined as never)],
+  ])('%s', (_label, call) => {
+    const error = thrown(call)
+    expect(error.code).toMatch(/^(CONFIG_INVALID|INVALID_ARGUMENT)$/)
+    expect(error.message.length).toBeGreaterThan(20)
+  })
+
+  it.each([
+    ['query(5)', () => db.query(5 as never)],
+    ['query(text, "x")', () => db.query('select 1', 'x' as never)],
+    ['query(text, null)', () => db.query('select 1', null as never)],
+    ['sql("x")', () => db.sql('select 1' as never)],
+    ['batch("x")', () => db.batch('x' as never)],
+    ['batch([1])', () => db.batch([1 as never])],
+    ['transaction(1)', () => db.transaction(1 as never)],
+    ['transaction(fn, { isolationLevel })', () => db.transaction(async () => 1, { isolationLevel: 'chaos' as never })],
+    ['transaction(fn, { readOnly: 1 })', () => db.transaction(async () => 1, { readOnly: 1 as never })],
+    ['disconnect(5)', () => registry.disconnect(5 as never)],
+  ])('%s rejects', async (_label, call) => {
+    const error = await Promise.resolve()
+      .then(call)
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(LazyDbError)
+    expect((error as LazyDbError).code).toBe('INVALID_ARGUMENT')
+  })
+})
