@@ -1,0 +1,27 @@
+import { handler as coreHandler, type HandlerOptions, type RegistrySource } from '../handler.js'
+
+interface LambdaContext {
+  callbackWaitsForEmptyEventLoop?: boolean
+}
+
+/**
+ * An AWS Lambda handler for any event type. Warm connections stay open across invocations, so
+ * Lambda is told not to wait for an empty event loop (it would never be empty).
+ * @example
+ * import { handler } from 'lazydb/aws-lambda'
+ * export const main = handler(registry, async (event, context) => {
+ *   const { rows } = await registry.database.sql`select * from notes`
+ *   return { statusCode: 200, body: JSON.stringify(rows) }
+ * })
+ */
+export function handler<E, C extends object | undefined, R>(
+  registry: RegistrySource<(event: E, context: C) => R>,
+  fn: (event: E, context: C) => R,
+  options?: HandlerOptions,
+): (event: E, context: C) => Promise<Awaited<R>> {
+  const wrapped = coreHandler(registry, fn, options)
+  return function lazydbLambda(this: unknown, event: E, context: C) {
+    if (typeof context === 'object' && context !== null) (context as LambdaContext).callbackWaitsForEmptyEventLoop = false
+    return wrapped.call(this, event, context)
+  }
+}
