@@ -224,7 +224,10 @@ export class Registry implements DatabaseOwner {
 
   /** @internal */
   trackingInvocation(): Invocation | undefined {
-    return this.#storage?.getStore() ?? this.#ambient
+    const store = this.#storage?.getStore()
+    // Work an invocation left running after it ended gets per-operation connections, never a leak.
+    if (store !== undefined) return store.ended ? undefined : store
+    return this.#ambient
   }
 
   /** @internal Starts an invocation; `handler()` calls it. */
@@ -258,11 +261,13 @@ export class Registry implements DatabaseOwner {
   leave(invocation: Invocation | undefined, a: unknown, b: unknown, c: unknown): Promise<void> | undefined {
     this.#inFlight--
     let ending = invocation
-    if (ending === undefined && this.#inFlight === 0 && this.#connectCount === 0 && this.#ambient !== undefined) {
-      ending = this.#ambient
+    const ambient = this.#ambient
+    // The shared invocation ends with the last one in flight; kept (not reallocated) when it holds nothing.
+    if (ending === undefined && ambient !== undefined && this.#inFlight === 0 && this.#connectCount === 0 && (ambient.clients !== undefined || ambient.open?.size)) {
+      ending = ambient
       this.#ambient = undefined
     }
-    const work = ending === undefined || (ending.clients === undefined && ending.open === undefined) ? undefined : this.#end(ending)
+    const work = ending === undefined || (ending.clients === undefined && !ending.open?.size) ? undefined : this.#end(ending)
     const idle = this.#idleCloses()
     if (work === undefined && idle === undefined) return undefined
     const waitUntil = findWaitUntil(a, b, c)
