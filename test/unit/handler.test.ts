@@ -120,6 +120,18 @@ describe('handler', () => {
     expect(warnings[0]!.message).toMatch(/every operation opens and closes its own connection/)
   })
 
+  it('does not leak a request client to work that outlives its invocation', async () => {
+    const registry = new Registry({ database: { url: fileUrl(), scope: 'request' }, warn: false })
+    let late: Promise<unknown> | undefined
+    const fn = handler(registry, async () => {
+      await registry.database.query('select 1')
+      late = new Promise((resolve) => setTimeout(resolve, 50)).then(() => registry.database.query('select 2'))
+    })
+    await fn()
+    await late
+    expect(registry.stats().databases.default).toMatchObject({ connects: 2, closes: 2, queries: 2 })
+  })
+
   it('rejects a non-function or a non-registry with INVALID_ARGUMENT', () => {
     const registry = new Registry({ database: ':memory:' })
     expect(() => handler(registry, 'nope' as never)).toThrow(LazyDbError)
