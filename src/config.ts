@@ -1,8 +1,8 @@
 import type { ResolvedConfig } from './drivers/driver.js'
-import { configError, describeValue } from './errors.js'
+import { configError, describeValue, quoted } from './errors.js'
 import { secretVariants } from './redact.js'
 import type { DriverName, Scope } from './types.js'
-import { driverForUrl, urlSecrets } from './url.js'
+import { driverAcceptsUrl, driverForUrl, urlSecrets } from './url.js'
 
 /** A database given as an object: `url` plus optional overrides and driver options. */
 export interface DatabaseOptions {
@@ -51,17 +51,21 @@ export function normalizeDatabase(alias: string, value: unknown): NormalizedData
   let driver: DriverName
   if (input.driver !== undefined) {
     if (!DRIVERS.includes(input.driver)) {
-      throw configError(alias, `unknown driver ${JSON.stringify(String(input.driver))}`, `Use one of ${DRIVERS.join(', ')}`)
+      throw configError(alias, `unknown driver ${quoted(input.driver)}`, `Use one of ${DRIVERS.join(', ')}`)
     }
     if (!checked.ok && !url.includes('://')) throw configError(alias, `the URL ${checked.problem}`, 'Fix the URL')
+    if (!driverAcceptsUrl(input.driver, url)) throw configError(alias, `the ${input.driver} driver cannot use a URL of this scheme`, `Give ${input.driver} a ${input.driver === 'planetscale' ? 'mysql:// or http(s)://' : input.driver === 'libsql' ? 'libsql://, http(s)://, ws(s)://, file: or :memory:' : 'postgres://'} URL, or drop the driver option`)
     driver = input.driver
   } else if (checked.ok) {
     driver = checked.driver
   } else {
     throw configError(alias, `the URL ${checked.problem}`, 'Fix the URL, or name the driver with { url, driver }')
   }
+  if (driver === 'libsql' && /^(libsql|https?|wss?):\/\/[^/?#]*@/i.test(url)) {
+    throw configError(alias, 'a libSQL URL cannot carry a user or password', 'Remove them from the URL and pass the token as { url, authToken } (or ?authToken=…)')
+  }
   if (input.scope !== undefined && !SCOPES.includes(input.scope)) {
-    throw configError(alias, `unknown scope ${JSON.stringify(String(input.scope))}`, 'Use "warm" or "request"')
+    throw configError(alias, `unknown scope ${quoted(input.scope)}`, 'Use "warm" or "request"')
   }
   const idle = input.idleTimeoutMs
   if (idle !== undefined && (typeof idle !== 'number' || !Number.isFinite(idle) || idle < 0)) {
@@ -82,7 +86,7 @@ const ALIAS = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/
 
 export function checkAlias(alias: unknown): string {
   if (typeof alias !== 'string' || !ALIAS.test(alias)) {
-    throw configError(undefined, `database name ${JSON.stringify(String(alias))} is not valid`, 'Name extra databases with letters, digits, "_" or "-", starting with a letter or "_"')
+    throw configError(undefined, `database name ${quoted(alias)} is not valid`, 'Name extra databases with letters, digits, "_" or "-", starting with a letter or "_"')
   }
   if (alias === 'default') throw configError(alias, '"default" is the name of the main database', 'Pass it as `database`, and give extras other names')
   return alias
@@ -93,7 +97,7 @@ const SCHEMA = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/
 /** A schema name is an identifier: checked here, quoted by the driver, never spliced unchecked. */
 export function checkSchema(schema: unknown, alias: string): string {
   if (typeof schema !== 'string' || !SCHEMA.test(schema)) {
-    throw configError(alias, `schema ${JSON.stringify(String(schema)).slice(0, 80)} is not a valid identifier`, 'Use letters, digits, "_" or "$", starting with a letter or "_", at most 63 characters')
+    throw configError(alias, `schema ${quoted(schema)} is not a valid identifier`, 'Use letters, digits, "_" or "$", starting with a letter or "_", at most 63 characters')
   }
   return schema
 }

@@ -352,7 +352,7 @@ export class Connection {
   #fail(error: unknown, info: ErrorInfo): LazyDbError {
     if (error instanceof LazyDbError) return error
     if (info.auth) return this.#wrap('CONNECT_FAILED', error, info, 'could not connect')
-    if (info.notSent) return this.#wrap('CONNECTION_LOST', error, info, 'the connection was gone and the retry failed; the statement did not run')
+    if (info.notSent) return this.#wrap('CONNECT_FAILED', error, info, 'could not reach the server; the statement did not run', false)
     if (info.lostMaybeRun) return this.#wrap('CONNECTION_LOST', error, { ...info }, 'the connection broke while the statement ran; it may have run, so it was not retried', true)
     return this.#wrap('QUERY_FAILED', error, info)
   }

@@ -1,7 +1,7 @@
 import { checkSchema, normalizeDatabase, type DatabaseOptions, type NormalizedDatabase } from './config.js'
 import type { Connection } from './connection.js'
 import type { DriverTransaction } from './drivers/driver.js'
-import { argumentError, describeValue, LazyDbError } from './errors.js'
+import { argumentError, describeValue, LazyDbError, quoted } from './errors.js'
 import type { Closable, Invocation } from './invocation.js'
 import { placeholderStyle, templateText, type PlaceholderStyle } from './sql.js'
 import type { DriverName, Params, QueryResult, Statement, Transaction, TransactionOptions } from './types.js'
@@ -272,7 +272,7 @@ function checkTransactionOptions(options: unknown, alias: string): void {
   const o = options as TransactionOptions | null
   if (typeof o !== 'object' || o === null) throw argumentError('transaction', `options must be an object (got ${describeValue(options)})`, "Pass { isolationLevel: 'serializable', readOnly: true } or nothing", alias)
   if (o.isolationLevel !== undefined && !ISOLATION.includes(o.isolationLevel)) {
-    throw argumentError('transaction', `unknown isolationLevel ${JSON.stringify(String(o.isolationLevel))}`, `Use one of ${ISOLATION.join(', ')}`, alias)
+    throw argumentError('transaction', `unknown isolationLevel ${quoted(o.isolationLevel)}`, `Use one of ${ISOLATION.join(', ')}`, alias)
   }
   for (const flag of ['readOnly', 'deferrable'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw argumentError('transaction', `${flag} must be a boolean`, `Pass ${flag}: true or leave it out`, alias)

@@ -60,6 +60,17 @@ export function argumentError(what: string, problem: string, fix: string, alias?
   return new LazyDbError('INVALID_ARGUMENT', `${what}: ${problem}. ${fix}`, { database: alias })
 }
 
+/** A user-supplied value quoted for a message: never throws, never long. */
+export function quoted(value: unknown): string {
+  let text: string
+  try {
+    text = typeof value === 'string' ? value : typeof value === 'symbol' ? value.toString() : `${value as string}`
+  } catch {
+    text = describeValue(value)
+  }
+  return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text)
+}
+
 export function describeValue(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'

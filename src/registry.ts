@@ -1,7 +1,7 @@
 import { checkAlias, type DatabaseOptions } from './config.js'
 import { Connection, type ConnectionContext } from './connection.js'
 import { Database, type DatabaseOwner } from './database.js'
-import { argumentError, configError, describeValue, LazyDbError } from './errors.js'
+import { argumentError, configError, describeValue, LazyDbError, quoted } from './errors.js'
 import { Invocation } from './invocation.js'
 import { createContextStorage, detectPlatform, findWaitUntil, type ContextStorage, type PlatformName } from './platform.js'
 import type { Hooks, RegistryStats, RetryOptions } from './types.js'
@@ -315,7 +315,7 @@ function registryContext(options: RegistryOptions, registry: Registry): Connecti
   const idle = options.idleTimeoutMs ?? 60_000
   if (typeof idle !== 'number' || !Number.isFinite(idle) || idle < 0) throw configError(undefined, `idleTimeoutMs must be a number of milliseconds ≥ 0 (got ${describeValue(idle)})`, 'Pass e.g. idleTimeoutMs: 60000')
   const platform = options.platform ?? detectPlatform()
-  if (!PLATFORMS.includes(platform)) throw configError(undefined, `unknown platform ${JSON.stringify(String(platform))}`, `Use one of ${PLATFORMS.join(', ')} or leave it out`)
+  if (!PLATFORMS.includes(platform)) throw configError(undefined, `unknown platform ${quoted(platform)}`, `Use one of ${PLATFORMS.join(', ')} or leave it out`)
   const retry = { ...DEFAULT_RETRY }
   if (options.retry !== undefined) {
     if (typeof options.retry !== 'object' || options.retry === null) throw configError(undefined, `retry must be an object (got ${describeValue(options.retry)})`, 'Pass { retry: { attempts: 4, totalMs: 5000 } }')

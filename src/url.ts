@@ -1,3 +1,4 @@
+import { redactText, secretVariants } from './redact.js'
 import type { DriverName } from './types.js'
 
 const SECRET_PARAMS = ['authToken', 'auth_token', 'token', 'password', 'apiKey', 'api_key', 'secret']
@@ -33,35 +34,67 @@ export function driverForUrl(url: string): UrlCheck {
   }
 }
 
+// scheme:[//]user:password@ — read from the raw text too, so a URL the parser rejects still hides it.
+const TOKEN_PARAM = /([?&#](?:authToken|auth_token|token|password|apiKey|api_key|secret)=)[^&#]*/g
+const USERINFO = /^([a-z][a-z0-9+.-]*:(?:\/\/)?)([^/?#@]*?):([^/?#]*)@/i
+const SCHEME = /^[a-z][a-z0-9+.-]*:(?:\/\/)?/i
+
 /** The URL with its password and token parameters replaced by `***`. */
 export function maskUrl(url: string): string {
-  if (!url.includes('://')) return url
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    for (const name of SECRET_PARAMS) if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***')
-    return parsed.toString()
-  } catch {
-    // Unparseable: keep only what cannot hold a secret.
-    return url.replace(/\/\/[^@/]*@/, '//***@').replace(/\?.*$/, '?***')
+  let masked = url.replace(USERINFO, '$1$2:***@').replace(TOKEN_PARAM, '$1***')
+  if (url.includes('://')) {
+    try {
+      const parsed = new URL(url)
+      if (parsed.password !== '') parsed.password = '***'
+      for (const name of SECRET_PARAMS) if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***')
+      masked = parsed.toString()
+    } catch {}
   }
+  // Whatever the parser made of an odd URL, no secret it holds survives.
+  return redactText(masked, urlSecrets(url).flatMap(secretVariants))
 }
 
-/** The secret strings inside a URL: its password and token-like query parameters. */
+/**
+ * The secret strings inside a URL: its password and token-like parameters, read both by the URL
+ * parser and from the raw text (everything between the first ":" of the user info and the last
+ * "@"), so a URL the parser reads differently still has its secret found.
+ */
 export function urlSecrets(url: string): string[] {
-  if (!url.includes('://')) return []
   const found: string[] = []
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') found.push(parsed.password)
-    for (const name of SECRET_PARAMS) {
-      const value = parsed.searchParams.get(name)
-      if (value) found.push(value)
-    }
-  } catch {
-    const userinfo = /\/\/([^@/]*)@/.exec(url)?.[1]
-    const password = userinfo?.includes(':') ? userinfo.slice(userinfo.indexOf(':') + 1) : undefined
-    if (password) found.push(password)
+  const scheme = SCHEME.exec(url)?.[0]
+  if (scheme !== undefined) {
+    const rest = url.slice(scheme.length)
+    const userinfo = rest.slice(0, Math.max(0, rest.lastIndexOf('@')))
+    const colon = userinfo.indexOf(':')
+    if (colon >= 0 && colon < userinfo.length - 1) found.push(userinfo.slice(colon + 1))
+    const strict = USERINFO.exec(url)?.[3]
+    if (strict) found.push(strict)
+  }
+  for (const match of url.matchAll(TOKEN_PARAM)) {
+    const value = match[0].slice(match[1]!.length)
+    if (value) found.push(value)
+  }
+  if (url.includes('://')) {
+    try {
+      const parsed = new URL(url)
+      if (parsed.password !== '') found.push(parsed.password)
+      for (const name of SECRET_PARAMS) {
+        const value = parsed.searchParams.get(name)
+        if (value) found.push(value)
+      }
+    } catch {}
   }
   return found
+}
+
+const ACCEPTS: Record<DriverName, RegExp> = {
+  'neon-http': /^postgres(ql)?:\/\//i,
+  'neon-ws': /^postgres(ql)?:\/\//i,
+  planetscale: /^(mysql|https?):\/\//i,
+  libsql: /^(libsql|https?|wss?):\/\/|^file:|^:memory:$/i,
+}
+
+/** Whether a driver named with `driver:` can take this URL at all. */
+export function driverAcceptsUrl(driver: DriverName, url: string): boolean {
+  return ACCEPTS[driver].test(url)
 }

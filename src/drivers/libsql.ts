@@ -104,7 +104,7 @@ export const libsqlDriver: Driver = {
     const e = error as { code?: unknown; rawCode?: unknown; message?: unknown }
     const info: ErrorInfo = {}
     if (typeof e?.rawCode === 'number') info.errno = e.rawCode
-    if (typeof e?.message === 'string' && /\b401\b|unauthori[sz]ed/i.test(e.message)) info.auth = true
+    if (e?.code === 'SERVER_ERROR' && typeof e.message === 'string' && /HTTP status 401\b/.test(e.message)) info.auth = true
     if (e?.code === 'CLIENT_CLOSED') info.notSent = true
     return info
   },

@@ -24,7 +24,11 @@ export function networkCode(error: unknown): string | undefined {
 /** What a network error says about a statement: never sent (retry) or maybe run (don't). */
 export function classifyNetwork(error: unknown): ErrorInfo | undefined {
   const code = networkCode(error)
-  if (code === undefined) return undefined
+  if (code === undefined) {
+    // fetch() rejecting with no socket error code never reached a server (bad port, DNS, TLS setup).
+    const message = (error as { message?: unknown } | null)?.message
+    return message === 'fetch failed' ? { notSent: true } : undefined
+  }
   if (NOT_CONNECTED.has(code)) return { notSent: true, transient: true }
   return { lostMaybeRun: true, transient: true }
 }
