@@ -20,9 +20,10 @@ export function detectPlatform(): PlatformName {
   const ua = (g.navigator as { userAgent?: string } | undefined)?.userAgent
   if (ua === 'Cloudflare-Workers') detected = 'cloudflare'
   else if (typeof g.EdgeRuntime === 'string') detected = 'vercel-edge'
-  else if (env.AWS_LAMBDA_FUNCTION_NAME !== undefined && env.NETLIFY === undefined && env.VERCEL === undefined) detected = 'aws-lambda'
-  else if (env.VERCEL === '1' || env.VERCEL_ENV !== undefined) detected = 'vercel-node'
+  // Netlify and Vercel run on Lambda too (AWS_LAMBDA_FUNCTION_NAME is set there): check them first.
   else if (env.NETLIFY === 'true' || g.Netlify !== undefined) detected = 'netlify'
+  else if (env.VERCEL === '1' || env.VERCEL_ENV !== undefined) detected = 'vercel-node'
+  else if (env.AWS_LAMBDA_FUNCTION_NAME !== undefined) detected = 'aws-lambda'
   else if (g.process?.versions?.node !== undefined) detected = 'node'
   else detected = 'unknown'
   return detected
