@@ -1,0 +1,22 @@
+import type { Metafile } from 'esbuild'
+
+export interface FunctionTarget {
+  entry: string
+  out: string
+  platform: 'node' | 'browser' | 'neutral'
+  conditions?: string[]
+  external?: string[]
+  minify?: boolean
+}
+
+export interface BuildOverrides extends Partial<FunctionTarget> {
+  format?: 'esm' | 'iife'
+  globalName?: string
+  define?: Record<string, string>
+  write?: boolean
+  /** Where to write the metafile (absolute), or false for nowhere. */
+  metafilePath?: string | false
+}
+
+export declare const targets: Record<'node' | 'cloudflare' | 'vercel-edge' | 'vercel-node' | 'netlify' | 'aws-lambda', FunctionTarget>
+export declare function buildFunction(name: string, overrides?: BuildOverrides): Promise<Metafile>

@@ -1,0 +1,77 @@
+// Each platform's example bundle carries only the drivers its function uses, and lazydb's main
+// entry carries none: checked from esbuild's metafile, built exactly as `npm run build:functions`
+// builds (scripts/build-functions.mjs), but in memory.
+import { describe, expect, it } from 'vitest'
+import { build, type Metafile } from 'esbuild'
+import { builtinModules } from 'node:module'
+import { fileURLToPath } from 'node:url'
+import { buildFunction, packagesIn, targets, type TargetName } from './helpers.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const DRIVERS = ['@neondatabase/serverless', '@planetscale/database', '@libsql/client']
+const LAZYDB_DRIVERS = ['src/drivers/neon.ts', 'src/drivers/planetscale.ts', 'src/drivers/libsql.ts']
+
+/** What each deployable function uses; everything else must stay out of its bundle. */
+const uses: Record<Exclude<TargetName, 'node'>, { driver: string; lazydb: string; nodeBuiltins: 'none' | 'compat' | 'any' }> = {
+  cloudflare: { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon.ts', nodeBuiltins: 'compat' },
+  'vercel-edge': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon.ts', nodeBuiltins: 'none' },
+  'vercel-node': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon.ts', nodeBuiltins: 'any' },
+  'aws-lambda': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon.ts', nodeBuiltins: 'any' },
+  netlify: { driver: '@libsql/client', lazydb: 'src/drivers/libsql.ts', nodeBuiltins: 'any' },
+}
+
+const metafiles = new Map<string, Promise<Metafile>>()
+const metafileOf = (name: TargetName) => {
+  let meta = metafiles.get(name)
+  if (meta === undefined) metafiles.set(name, (meta = buildFunction(name, { write: false, metafilePath: false })))
+  return meta
+}
+const lazydbInputs = (meta: Metafile) => Object.keys(meta.inputs).filter((input) => input.startsWith('src/'))
+/** Imports each bundle leaves to the runtime (node:* builtins, mostly). */
+const externalImports = (meta: Metafile) =>
+  [...new Set(Object.values(meta.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path)))].sort()
+
+describe('bundles (esbuild metafiles)', () => {
+  it("lazydb's main entry alone includes no driver package and no driver module", async () => {
+    for (const platform of ['node', 'browser', 'neutral'] as const) {
+      const result = await build({
+        stdin: { contents: "import { Registry, handler } from 'lazydb'\nexport { Registry, handler }", resolveDir: root, loader: 'ts' },
+        bundle: true,
+        write: false,
+        metafile: true,
+        format: 'esm',
+        platform,
+        mainFields: ['module', 'main'],
+        alias: { lazydb: `${root}src/index.ts` },
+        logLevel: 'silent',
+      })
+      expect(packagesIn(result.metafile), platform).toEqual([])
+      expect(lazydbInputs(result.metafile).filter((i) => LAZYDB_DRIVERS.includes(i)), platform).toEqual([])
+      const code = result.outputFiles[0]!.text
+      // The package names appear as text (DRIVER_MISSING messages), never as something to load.
+      for (const pkg of [...DRIVERS, 'ws']) expect(code, `${platform}: ${pkg}`).not.toMatch(new RegExp(`(from|import\\(|require\\()\\s*["']${pkg}`))
+    }
+  })
+
+  for (const [name, expected] of Object.entries(uses) as [keyof typeof uses, (typeof uses)[keyof typeof uses]][]) {
+    it(`${name} (${targets[name].entry}) carries ${expected.driver} and no other driver`, async () => {
+      const meta = await metafileOf(name)
+      const packages = packagesIn(meta)
+      expect(packages).toContain(expected.driver)
+      for (const other of DRIVERS.filter((d) => d !== expected.driver)) expect(packages).not.toContain(other)
+      const modules = lazydbInputs(meta)
+      expect(modules).toContain(expected.lazydb)
+      for (const other of LAZYDB_DRIVERS.filter((d) => d !== expected.lazydb)) expect(modules).not.toContain(other)
+      const externals = externalImports(meta)
+      if (expected.nodeBuiltins === 'none') expect(externals).toEqual([])
+      // nodejs_compat provides these in workerd; anything else would fail at deploy.
+      if (expected.nodeBuiltins === 'compat') for (const path of externals) expect(['node:async_hooks', 'node:events', 'node:buffer', 'node:crypto']).toContain(path)
+      // Node builtins, and ws's optional native add-ons, which it requires inside try/catch.
+      if (expected.nodeBuiltins === 'any') for (const path of externals) expect(builtinModules.includes(path.replace(/^node:/, '')) || ['bufferutil', 'utf-8-validate'].includes(path), path).toBe(true)
+    })
+  }
+
+  it('edge and workerd bundles carry no WebSocket polyfill for Node (they have a global WebSocket)', async () => {
+    for (const name of ['cloudflare', 'vercel-edge'] as const) expect(packagesIn(await metafileOf(name)), name).not.toContain('ws')
+  })
+})
