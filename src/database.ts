@@ -160,6 +160,8 @@ export class Database {
     if (typeof fn !== 'function') throw argumentError('transaction', `expected a function (got ${describeValue(fn)})`, 'Pass an async function: db.transaction(async (tx) => { … })', this.#name)
     checkTransactionOptions(options, this.#name)
     const connection = this.#connected()
+    // Taken before begin(), which may take round trips: an invocation that ends meanwhile still owns it.
+    const invocation = this.#owner?.trackingInvocation()
     const lease = await connection.lease()
     let driverTx: DriverTransaction
     try {
@@ -169,8 +171,8 @@ export class Database {
       throw connection.fail(error)
     }
     const tx = new OpenTransaction(driverTx, connection, this.#style)
-    const invocation = this.#owner?.trackingInvocation()
-    invocation?.track(tx)
+    if (invocation?.ended === true) await tx.abandon()
+    else invocation?.track(tx)
     try {
       const result = await fn(tx)
       await tx.commit()

@@ -8,7 +8,8 @@ export interface HandlerOptions {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFunction = (...args: any[]) => any
-export type RegistrySource<F extends AnyFunction> = Registry | ((...args: Parameters<F>) => Registry)
+/** A Registry, or a function of the invocation's arguments returning one (e.g. `(req, env) => Registry.fromEnv(env)`). */
+export type RegistrySource<A extends unknown[]> = Registry | ((...args: A) => Registry)
 
 /**
  * Wraps a function with startup/shutdown semantics for each invocation: enter the registry's
@@ -21,7 +22,12 @@ export type RegistrySource<F extends AnyFunction> = Registry | ((...args: Parame
  *   return Response.json(rows)
  * })
  */
-export function handler<F extends AnyFunction>(registry: RegistrySource<F>, fn: F, options?: HandlerOptions): (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>> {
+export function handler<A extends unknown[], R>(registry: Registry, fn: (...args: A) => R, options?: HandlerOptions): (...args: A) => Promise<Awaited<R>>
+/** With a registry factory: it gets the invocation's arguments; `fn` may take fewer of them. */
+export function handler<A extends unknown[], R>(factory: (...args: A) => Registry, fn: (...args: NoInfer<A>) => R, options?: HandlerOptions): (...args: A) => Promise<Awaited<R>>
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function handler<A extends unknown[], R>(factory: (...args: any[]) => Registry, fn: (...args: A) => R, options?: HandlerOptions): (...args: A) => Promise<Awaited<R>>
+export function handler<A extends unknown[], R>(registry: RegistrySource<A>, fn: (...args: A) => R, options?: HandlerOptions): (...args: A) => Promise<Awaited<R>> {
   if (typeof fn !== 'function') throw argumentError('handler', `the second argument must be your function (got ${describeValue(fn)})`, 'Call handler(registry, async (req) => …)')
   if (!(registry instanceof Registry) && typeof registry !== 'function') {
     throw argumentError('handler', `the first argument must be a Registry or a function returning one (got ${describeValue(registry)})`, 'Call handler(registry, fn) or handler((req, env) => Registry.fromEnv(env), fn)')
@@ -39,7 +45,7 @@ export function handler<F extends AnyFunction>(registry: RegistrySource<F>, fn: 
       return Promise.reject(error)
     }
     return invoke(target, fn, eager, this, a, b, c)
-  } as unknown as (...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>
+  } as unknown as (...args: A) => Promise<Awaited<R>>
 }
 
 function resolve(factory: AnyFunction, thisArg: unknown, a: unknown, b: unknown, c: unknown): Registry {

@@ -1,3 +1,4 @@
+import type { Registry } from '../registry.js'
 import { handler as coreHandler, type HandlerOptions, type RegistrySource } from '../handler.js'
 
 interface LambdaContext {
@@ -15,11 +16,11 @@ interface LambdaContext {
  * })
  */
 export function handler<E, C extends object | undefined, R>(
-  registry: RegistrySource<(event: E, context: C) => R>,
+  registry: RegistrySource<[event: E, context: C]>,
   fn: (event: E, context: C) => R,
   options?: HandlerOptions,
 ): (event: E, context: C) => Promise<Awaited<R>> {
-  const wrapped = coreHandler(registry, fn, options)
+  const wrapped = coreHandler(registry as Registry, fn, options)
   return function lazydbLambda(this: unknown, event: E, context: C) {
     if (typeof context === 'object' && context !== null) (context as LambdaContext).callbackWaitsForEmptyEventLoop = false
     return wrapped.call(this, event, context)

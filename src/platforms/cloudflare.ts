@@ -29,10 +29,10 @@ export interface WorkerHandlers<Env> {
  * })
  */
 export function withRegistry<Env>(registry: (env: Env) => Registry, handlers: WorkerHandlers<Env>): WorkerHandlers<Env> {
-  const fromEnv = (_event: unknown, env: Env) => registry(env)
+  const fromEnv = (_event: unknown, env: Env, _ctx: ExecutionContext) => registry(env)
   const exported: WorkerHandlers<Env> = {}
-  if (handlers.fetch) exported.fetch = handler(fromEnv, handlers.fetch)
-  if (handlers.scheduled) exported.scheduled = handler(fromEnv, handlers.scheduled)
-  if (handlers.queue) exported.queue = handler(fromEnv, handlers.queue)
+  if (handlers.fetch) exported.fetch = handler<[Request, Env, ExecutionContext], Response | Promise<Response>>(fromEnv, handlers.fetch)
+  if (handlers.scheduled) exported.scheduled = handler<[unknown, Env, ExecutionContext], void | Promise<void>>(fromEnv, handlers.scheduled)
+  if (handlers.queue) exported.queue = handler<[unknown, Env, ExecutionContext], void | Promise<void>>(fromEnv, handlers.queue)
   return exported
 }

@@ -56,7 +56,7 @@ describe('handler', () => {
         seen.push(req)
         return Registry.fromEnv(env)
       },
-      async (req: string) => `${req}:${(await Registry.fromEnv({ DATABASE_URL: ':memory:' }).database.query('select 7 as x')).rows[0]!.x}`,
+      async (req: string, _env: Record<string, string>) => `${req}:${(await Registry.fromEnv({ DATABASE_URL: ':memory:' }).database.query('select 7 as x')).rows[0]!.x}`,
     )
     expect(await fn('a', { DATABASE_URL: ':memory:' })).toBe('a:7')
     expect(await fn('b', { DATABASE_URL: ':memory:' })).toBe('b:7')
