@@ -1,0 +1,143 @@
+import { neon as neonHttp, neonConfig, type NeonQueryFunction } from '@neondatabase/serverless'
+import type { Params, QueryResult, Statement, TransactionOptions } from '../types.js'
+import type { Driver, DriverClient, DriverTransaction, ResolvedConfig } from './driver.js'
+import {
+  asError,
+  beginOn,
+  checkNeonOptions,
+  classifyNeon,
+  driverUrl,
+  endClient,
+  openSession,
+  positional,
+  searchPathValue,
+  sessionError,
+  SessionTransaction,
+  SET_SEARCH_PATH,
+  socketSettings,
+  toResult,
+} from './neon-ws.js'
+
+type Sql = NeonQueryFunction<false, true>
+
+/** The settings the driver reads from the global `neonConfig` only, never per query function. */
+const GLOBAL_ONLY = ['fetchEndpoint', 'fetchFunction'] as const
+type Globals = Partial<Record<(typeof GLOBAL_ONLY)[number], unknown>>
+
+/** Global-only values lazydb installed as the process-wide default (where none was set). */
+const installed = new Map<string, unknown>()
+
+/**
+ * Runs `start` with this database's global-only settings in place. The driver reads them when a
+ * query starts executing, synchronously, so they are swapped in for that instant and put back:
+ * databases with different endpoints in one process each reach their own, and a database without
+ * one does not pick up the default another database installed.
+ */
+function withGlobals<T>(globals: Globals | undefined, start: () => Promise<T>): Promise<T> {
+  if (globals === undefined && installed.size === 0) return start()
+  const opts = neonConfig.opts as Record<string, unknown>
+  const saved = GLOBAL_ONLY.map((name) => opts[name])
+  for (const name of GLOBAL_ONLY) {
+    const own = globals?.[name]
+    if (own !== undefined) opts[name] = own
+    else if (installed.has(name) && opts[name] === installed.get(name)) opts[name] = undefined
+  }
+  try {
+    return start()
+  } finally {
+    GLOBAL_ONLY.forEach((name, i) => (opts[name] = saved[i]))
+  }
+}
+
+/**
+ * neon-http: the driver's HTTP query function, made once and kept warm. One POST per `query`;
+ * `batch` is `sql.transaction([...])` (one POST); a schema rides in the same transaction as a
+ * `set_config('search_path', …, true)` (still one POST); `transaction(fn)` runs on a short-lived
+ * WebSocket session, since HTTP holds none.
+ */
+class NeonHttpClient implements DriverClient {
+  constructor(
+    readonly raw: Sql,
+    readonly config: ResolvedConfig,
+    readonly url: string,
+    readonly globals: Globals | undefined,
+  ) {}
+
+  /** `.then` makes the driver's lazy query promise execute now, while the globals are in place. */
+  #run<T>(start: () => PromiseLike<T>): Promise<T> {
+    return withGlobals(this.globals, () => Promise.resolve(start().then((value) => value)))
+  }
+
+  async query(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+    const sql = this.raw
+    const values = positional(params)
+    if (schema === undefined) return toResult(await this.#run(() => sql.query(text, values)))
+    const results = await this.#run(() => sql.transaction([sql.query(SET_SEARCH_PATH, [searchPathValue(schema)]), sql.query(text, values)]))
+    return toResult(results[1]!)
+  }
+
+  async batch(statements: readonly Statement[], schema: string | undefined): Promise<QueryResult[]> {
+    const sql = this.raw
+    const queries = statements.map((s) => sql.query(s.text, positional(s.params)))
+    if (queries.length === 0) return []
+    if (schema !== undefined) queries.unshift(sql.query(SET_SEARCH_PATH, [searchPathValue(schema)]))
+    const results = await this.#run(() => sql.transaction(queries))
+    return results.slice(schema === undefined ? 0 : 1).map(toResult)
+  }
+
+  async begin(options: TransactionOptions | undefined, schema: string | undefined): Promise<DriverTransaction> {
+    const settings = await socketSettings(this.config)
+    let session: Awaited<ReturnType<typeof openSession>>
+    try {
+      session = await openSession(this.url, settings)
+    } catch (error) {
+      throw sessionError(
+        this.config,
+        error,
+        'transaction() over HTTP runs on a short-lived WebSocket session, which could not connect (check wsProxy and webSocketConstructor, or use batch() for a one-request transaction)',
+      )
+    }
+    const { client, isDead } = session
+    try {
+      await beginOn(client, options, schema)
+    } catch (error) {
+      await endClient(client, isDead())
+      throw asError(error)
+    }
+    return new SessionTransaction(client, (broken) => endClient(client, broken !== undefined || isDead()))
+  }
+
+  async close(): Promise<void> {
+    // Stateless: nothing is held between requests.
+  }
+}
+
+export const neonHttpDriver: Driver = {
+  name: 'neon-http',
+  async connect(config: ResolvedConfig): Promise<DriverClient> {
+    checkNeonOptions(config)
+    const { authToken, fetchOptions } = config.options
+    const url = driverUrl(config.url)
+    const raw = neonHttp(url, {
+      fullResults: true,
+      arrayMode: false,
+      ...(authToken === undefined ? {} : { authToken: authToken as string }),
+      ...(fetchOptions === undefined ? {} : { fetchOptions: fetchOptions as Record<string, unknown> }),
+    })
+    let globals: Globals | undefined
+    for (const name of GLOBAL_ONLY) {
+      const value = config.options[name]
+      if (value === undefined) continue
+      ;(globals ??= {})[name] = value
+      // Also the process-wide default, for code handed the raw function (client()), unless one is set.
+      const opts = neonConfig.opts as Record<string, unknown>
+      if (opts[name] === undefined) {
+        opts[name] = value
+        installed.set(name, value)
+      }
+    }
+    return new NeonHttpClient(raw, config, url, globals)
+  },
+  classify: classifyNeon,
+  validate: checkNeonOptions,
+}

@@ -1,0 +1,81 @@
+import { Database } from '../database.js'
+import type { Scope } from '../types.js'
+import { registerDriver } from './load.js'
+import { neonHttpDriver } from './neon-http.js'
+import { neonWsDriver } from './neon-ws.js'
+
+/**
+ * Options for `neon()`, beside lazydb's own (`driver`, `scope`, `idleTimeoutMs`).
+ *
+ * Where each setting lives in `@neondatabase/serverless`:
+ * - Per database: `authToken`, `fetchOptions` (HTTP query function); `wsProxy`,
+ *   `useSecureWebSocket`, `pipelineConnect`, `pipelineTLS`, `forceDisablePgSSL`,
+ *   `coalesceWrites`, `webSocketConstructor` (set on each WebSocket client, never globally);
+ *   `max`, `idleTimeoutMillis`, `connectionTimeoutMillis` (the neon-ws Pool).
+ * - Global in the driver: `fetchEndpoint` and `fetchFunction` exist only on the global
+ *   `neonConfig`. lazydb puts a database's values in place for each of its own HTTP queries (and
+ *   keeps another database's out of them), so databases with different endpoints coexist. It also
+ *   installs them as the process-wide values when none is set yet: that is what code using the
+ *   raw function from `client()` (an ORM) sees. Set `neonConfig` yourself to choose otherwise.
+ * - `neonConfig.poolQueryViaFetch` (global) never applies to lazydb's Pool.
+ *
+ * Without a global `WebSocket` (Node 20), the optional `ws` package is loaded when a socket is
+ * first needed; pass `webSocketConstructor` to choose one (e.g. in a bundle without `ws`).
+ */
+export interface NeonOptions {
+  /** `neon-http` (default) or `neon-ws`; a `?transport=ws` URL selects `neon-ws`. */
+  driver?: 'neon-http' | 'neon-ws'
+  scope?: Scope
+  idleTimeoutMs?: number
+  /** HTTP: a JWT sent as the Bearer token (string, or a function returning one). */
+  authToken?: string | (() => string | Promise<string>)
+  /** HTTP: merged into every fetch() call's options. */
+  fetchOptions?: Record<string, unknown>
+  /** HTTP (global in the driver): the SQL-over-HTTP endpoint, or `(host, port, opts) => url`. */
+  fetchEndpoint?: string | ((host: string, port: number | string, options?: { jwtAuth?: boolean }) => string)
+  /** HTTP (global in the driver): a fetch-compatible function. */
+  fetchFunction?: (input: string, init?: unknown) => Promise<unknown>
+  /** WebSocket: the proxy, `host:port/path` without a scheme, or `(host, port) => …`. */
+  wsProxy?: string | ((host: string, port: number | string) => string)
+  /** WebSocket: `wss:` (default true) or `ws:`. */
+  useSecureWebSocket?: boolean
+  /** WebSocket: `'password'` (default) pipelines startup and cleartext password; `false` for trust or SCRAM auth. */
+  pipelineConnect?: 'password' | false
+  pipelineTLS?: boolean
+  forceDisablePgSSL?: boolean
+  coalesceWrites?: boolean
+  /** WebSocket: the constructor to use (default: the global WebSocket, else the `ws` package). */
+  webSocketConstructor?: unknown
+  /** neon-ws Pool: most connections (default 10). */
+  max?: number
+  /** neon-ws Pool: close a pooled connection idle this long (default 10 000 ms). */
+  idleTimeoutMillis?: number
+  /** neon-ws Pool: give up connecting after this long (default: no limit). */
+  connectionTimeoutMillis?: number
+  [option: string]: unknown
+}
+
+/** `?transport=ws` in a Postgres URL selects the WebSocket Pool. */
+function transportOf(url: string): string | undefined {
+  return /[?&]transport=([^&#]*)/i.exec(url)?.[1]?.toLowerCase()
+}
+
+/**
+ * A Neon Postgres database for a Registry: over HTTP (`neon-http`, one request per query, warm
+ * everywhere) or a WebSocket `Pool` (`neon-ws`, with `?transport=ws` or `driver: 'neon-ws'`).
+ * Importing this subpath also registers both drivers for `postgres://` URLs.
+ * @example
+ * import { neon } from 'lazydb/neon'
+ * export const registry = new Registry({ database: neon(env.DATABASE_URL) })
+ * const pooled = neon(`${env.DATABASE_URL}?transport=ws`, { max: 5 })
+ */
+export function neon(url: string, options?: NeonOptions): Database {
+  const driver = options?.driver ?? (transportOf(url) === 'ws' ? 'neon-ws' : 'neon-http')
+  return new Database({ ...options, url, driver })
+}
+
+export { neonHttpDriver } from './neon-http.js'
+export { classifyNeon, NeonWebSocketError, neonWsDriver } from './neon-ws.js'
+
+registerDriver(neonHttpDriver)
+registerDriver(neonWsDriver)
