@@ -1,4 +1,5 @@
 import { neon as neonHttp, neonConfig, type NeonQueryFunction } from '@neondatabase/serverless'
+import { LazyDbError } from '../errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../types.js'
 import type { Driver, DriverClient, DriverTransaction, ResolvedConfig } from './driver.js'
 import {
@@ -86,7 +87,16 @@ class NeonHttpClient implements DriverClient {
   }
 
   async begin(options: TransactionOptions | undefined, schema: string | undefined): Promise<DriverTransaction> {
-    const settings = await socketSettings(this.config)
+    let settings: Awaited<ReturnType<typeof socketSettings>>
+    try {
+      settings = await socketSettings(this.config)
+    } catch (error) {
+      throw new LazyDbError(
+        'TRANSACTION_UNSUPPORTED',
+        `database "${this.config.alias}" (neon-http): an interactive transaction needs a WebSocket session, and this runtime has none (no global WebSocket, ws not installed). Run npm install ws, pass { webSocketConstructor }, or use batch() for a one-request transaction`,
+        { database: this.config.alias, cause: error },
+      )
+    }
     let session: Awaited<ReturnType<typeof openSession>>
     try {
       session = await openSession(this.url, settings)
