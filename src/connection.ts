@@ -200,11 +200,17 @@ export class Connection {
     unref(entry.timer)
   }
 
-  /** Resolves when this database's warm socket client has closed (for waitUntil); undefined if none. */
+  /**
+   * For the ending invocation's waitUntil: resolves when this database's warm socket client has
+   * closed; undefined if none. Each call takes over from the previous one, which resolves at once:
+   * the latest invocation keeps the instance alive until the idle close, and no promise handed to
+   * an earlier one stays pending (the platform would keep that invocation's state until then).
+   */
   idleClosed(): Promise<void> | undefined {
     const entry = this.#entry
     if (!this.socket || this.scope !== 'warm' || entry === undefined || entry.client === undefined || entry.closed) return undefined
-    return (entry.idle ??= deferred()).promise
+    entry.idle?.resolve()
+    return (entry.idle = deferred()).promise
   }
 
   #retire(entry: WarmEntry, reason: CloseEvent['reason']): Promise<void> {

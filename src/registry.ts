@@ -3,7 +3,7 @@ import { Connection, type ConnectionContext } from './connection.js'
 import { Database, type DatabaseOwner } from './database.js'
 import { argumentError, configError, describeValue, LazyDbError, quoted } from './errors.js'
 import { Invocation } from './invocation.js'
-import { createContextStorage, detectPlatform, findWaitUntil, type ContextStorage, type PlatformName } from './platform.js'
+import { createContextStorage, detectPlatform, findWaitUntil, type ContextStorage, type PlatformName, type WaitUntil } from './platform.js'
 import type { Hooks, RegistryStats, RetryOptions } from './types.js'
 
 /** A database slot: a URL, `{ url, driver?, scope?, …driverOptions }`, or a `Database` from a factory. */
@@ -36,7 +36,8 @@ export interface UsingOptions {
   schema?: string
 }
 
-const DEFAULT_RETRY: Required<RetryOptions> = { attempts: 4, baseDelayMs: 50, maxDelayMs: 1000, totalMs: 5000 }
+// 10 attempts: with these delays (25-50, 50-100, … ms, capped at 1 s) totalMs, not the count, ends a long outage.
+const DEFAULT_RETRY: Required<RetryOptions> = { attempts: 10, baseDelayMs: 50, maxDelayMs: 1000, totalMs: 5000 }
 const PLATFORMS: readonly PlatformName[] = ['cloudflare', 'vercel-edge', 'vercel-node', 'aws-lambda', 'netlify', 'node', 'unknown']
 const HOOKS = ['connect', 'close', 'query', 'retry', 'warning', 'error']
 const COLD = Symbol.for('lazydb.cold-start-seen')
@@ -67,6 +68,8 @@ export class Registry implements DatabaseOwner {
   readonly #context: ConnectionContext
   readonly #storage: ContextStorage<Invocation> | undefined
   #ambient: Invocation | undefined = undefined
+  /** Some database keeps a socket open across invocations (idle close, waitUntil). */
+  readonly #warmSockets: boolean
   #connectCount = 0
   #inFlight = 0
   #total = 0
@@ -93,6 +96,7 @@ export class Registry implements DatabaseOwner {
     this.extra = Object.freeze(extra)
     // AsyncLocalStorage costs every promise something on Node 20, so only request scope turns it on.
     this.#storage = this.#connections.some((c) => c.scope === 'request') ? createContextStorage<Invocation>() : undefined
+    this.#warmSockets = this.#connections.some((c) => c.socket && c.scope === 'warm')
   }
 
   /**
@@ -268,24 +272,27 @@ export class Registry implements DatabaseOwner {
       this.#ambient = undefined
     }
     const work = ending === undefined || (ending.clients === undefined && !ending.open?.size) ? undefined : this.#end(ending)
-    const idle = this.#idleCloses()
-    if (work === undefined && idle === undefined) return undefined
+    if (work === undefined && !this.#warmSockets) return undefined
     const waitUntil = findWaitUntil(a, b, c)
-    if (idle !== undefined) waitUntil?.(idle)
+    if (waitUntil !== undefined && this.#warmSockets) this.#keepAliveForIdleClose(waitUntil)
     if (work === undefined) return undefined
     if (waitUntil === undefined || (ending?.open?.size ?? 0) > 0) return work
     waitUntil(work)
     return undefined
   }
 
-  #idleCloses(): Promise<unknown> | undefined {
-    let pending: Promise<void>[] | undefined
+  /**
+   * Hands the platform, for each open warm socket, a promise that settles when its idle close has
+   * happened, so the instance is not suspended with the socket open. Only where there is a
+   * waitUntil to take it: a promise left pending for nobody would collect one reaction per
+   * invocation until the idle close (a leak under steady traffic).
+   */
+  #keepAliveForIdleClose(waitUntil: WaitUntil): void {
     for (const connection of this.#connections) {
       if (!connection.socket || connection.scope !== 'warm') continue
       const closed = connection.idleClosed()
-      if (closed !== undefined) (pending ??= []).push(closed)
+      if (closed !== undefined) waitUntil(closed)
     }
-    return pending === undefined ? undefined : Promise.all(pending)
   }
 
   async #end(invocation: Invocation): Promise<void> {
@@ -318,7 +325,7 @@ function registryContext(options: RegistryOptions, registry: Registry): Connecti
   if (!PLATFORMS.includes(platform)) throw configError(undefined, `unknown platform ${quoted(platform)}`, `Use one of ${PLATFORMS.join(', ')} or leave it out`)
   const retry = { ...DEFAULT_RETRY }
   if (options.retry !== undefined) {
-    if (typeof options.retry !== 'object' || options.retry === null) throw configError(undefined, `retry must be an object (got ${describeValue(options.retry)})`, 'Pass { retry: { attempts: 4, totalMs: 5000 } }')
+    if (typeof options.retry !== 'object' || options.retry === null) throw configError(undefined, `retry must be an object (got ${describeValue(options.retry)})`, 'Pass { retry: { attempts: 10, totalMs: 5000 } }')
     for (const key of Object.keys(options.retry) as (keyof RetryOptions)[]) {
       const value = options.retry[key]
       if (!(key in DEFAULT_RETRY)) throw configError(undefined, `unknown retry option "${key}"`, `Use ${Object.keys(DEFAULT_RETRY).join(', ')}`)

@@ -139,6 +139,8 @@ export function classifyNeon(error: unknown): ErrorInfo {
     if (TRANSIENT.has(code) || code.startsWith('08')) {
       info.transient = true
       if (atConnect || AT_STARTUP.has(code)) info.notSent = true
+      // Terminated (pg_terminate_backend, a restart) while a statement was out: it may have run.
+      else info.lostMaybeRun = true
     }
     return info
   }
@@ -212,6 +214,18 @@ export function destroyClient(client: Closable): void {
   try {
     stream?.destroy?.()
   } catch {}
+}
+
+/** How long the pool must have been idle before a checkout first lets pending I/O run (see #checkout). */
+export const SETTLE_AFTER_IDLE_MS = 50
+
+const settleIo: () => Promise<void> =
+  typeof setImmediate === 'function' ? () => new Promise((resolve) => setImmediate(resolve)) : () => new Promise((resolve) => setTimeout(resolve, 0))
+
+/** False once the client's WebSocket is closing or closed (`readyState` 2 or 3), which it knows before pg does. */
+function socketOpen(client: object): boolean {
+  const ws = (client as { connection?: { stream?: { ws?: { readyState?: unknown } | null } } }).connection?.stream?.ws
+  return typeof ws?.readyState !== 'number' || ws.readyState <= 1
 }
 
 /** `end()` with a deadline: on a connection that already dropped, the driver's `end()` never settles. */
@@ -443,6 +457,8 @@ class NeonPoolClient implements DriverClient {
   /** Connected clients whose socket has not closed yet. */
   readonly #clients = new Set<PoolClient>()
   #drained: (() => void) | undefined = undefined
+  /** When a client was last checked out or given back (performance.now()). */
+  #lastActive = 0
 
   constructor(
     readonly raw: Pool,
@@ -470,11 +486,27 @@ class NeonPoolClient implements DriverClient {
     client.release()
   }
 
+  /**
+   * An idle client whose socket the far side already closed (seen by the WebSocket, not yet by pg:
+   * pg hears of it a loop phase later, after a thaw often only after the next query was handed to
+   * it) is dropped here, before a statement is given to it; the pool then opens a fresh one.
+   */
   async #checkout(): Promise<PoolClient> {
-    try {
-      return await this.raw.connect()
-    } catch (error) {
-      throw connectFailure(error)
+    // After a pause (a freeze, a quiet spell) the far side's close may be waiting unread: let the
+    // I/O already received run first, so the check below sees it. Busy clients never wait here.
+    if (performance.now() - this.#lastActive >= SETTLE_AFTER_IDLE_MS) await settleIo()
+    for (let attempt = 0; ; attempt++) {
+      let client: PoolClient
+      try {
+        client = await this.raw.connect()
+      } catch (error) {
+        throw connectFailure(error)
+      }
+      if (attempt > 1 || socketOpen(client)) {
+        this.#lastActive = performance.now()
+        return client
+      }
+      client.release(true)
     }
   }
 
@@ -493,6 +525,7 @@ class NeonPoolClient implements DriverClient {
       if (connectionBroken(error)) broken = error
       throw asError(error)
     } finally {
+      this.#lastActive = performance.now()
       client.release(broken === undefined ? undefined : true)
     }
   }
@@ -508,6 +541,7 @@ class NeonPoolClient implements DriverClient {
       if (connectionBroken(error)) broken = error
       throw asError(error)
     } finally {
+      this.#lastActive = performance.now()
       client.release(broken === undefined ? undefined : true)
     }
   }
@@ -525,13 +559,19 @@ class NeonPoolClient implements DriverClient {
       client.release(connectionBroken(error) ? true : undefined)
       throw asError(error)
     }
-    return new SessionTransaction(client, (broken) => client.release(broken === undefined ? undefined : true))
+    return new SessionTransaction(client, (broken) => {
+      this.#lastActive = performance.now()
+      client.release(broken === undefined ? undefined : true)
+    })
   }
 
   /**
    * Ends the pool and waits until every socket has closed, so nothing is left behind when the
    * function freezes; after CLOSE_TIMEOUT_MS what is left is destroyed (end() can hang on a
-   * connection that already dropped).
+   * connection that already dropped). `Pool.end()` alone is not enough: it resolves once the pool
+   * has let go of its clients, before their sockets close, so each client's 'end' (its socket's
+   * close) is awaited too, then one turn of the event loop, in which the sockets' own close
+   * callbacks run: whoever watches them (the platform, a local proxy) has seen them by then.
    */
   async close(): Promise<void> {
     if (this.#closed) return
@@ -545,6 +585,7 @@ class NeonPoolClient implements DriverClient {
     clearTimeout(timer)
     if (!ended) for (const client of this.#clients) destroyClient(client as unknown as Closable)
     this.#clients.clear()
+    await settleIo()
   }
 
   /** False once closed, or once connections died and none is left (the pool saw them go). */
