@@ -9,6 +9,7 @@ export type LazyDbErrorCode =
   | 'QUERY_FAILED'
   | 'TRANSACTION_UNSUPPORTED'
   | 'CLOSED'
+  | 'TIMEOUT'
 
 export interface LazyDbErrorOptions {
   database?: string | undefined

@@ -1,9 +1,17 @@
-import { argumentError, describeValue } from './errors.js'
+import { argumentError, describeValue, LazyDbError } from './errors.js'
 import { Registry } from './registry.js'
 
 export interface HandlerOptions {
   /** Connect every database before `fn` runs (default: connect on first use). */
   eager?: boolean
+  /**
+   * Stop waiting for `fn` after this many milliseconds: the invocation ends as on any other path
+   * (request-scoped connections closed, open transactions rolled back) and the call rejects with
+   * `LazyDbError` `TIMEOUT`. `fn` itself cannot be stopped; what it does afterwards runs on
+   * connections of its own, closed after each operation. Set it below the platform's own limit
+   * (e.g. a Lambda's timeout) so the cleanup happens before the platform kills the instance.
+   */
+  timeoutMs?: number
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -34,17 +42,24 @@ export function handler<A extends unknown[], R>(registry: RegistrySource<A>, fn:
   }
   if (options !== undefined && (typeof options !== 'object' || options === null)) throw argumentError('handler', `options must be an object (got ${describeValue(options)})`, 'Pass { eager: true } or nothing')
   const eager = options?.eager === true
+  const timeoutMs = options?.timeoutMs
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
+    throw argumentError('handler', `timeoutMs must be a number of milliseconds > 0 (got ${describeValue(timeoutMs)})`, 'Pass e.g. { timeoutMs: 25_000 }, below the platform timeout')
+  }
   const factory = typeof registry === 'function' ? registry : undefined
   const fixed = factory === undefined ? (registry as Registry) : undefined
   return function lazydbHandler(this: unknown, a?: unknown, b?: unknown, c?: unknown) {
-    if (fixed !== undefined) return invoke(fixed, fn, eager, this, a, b, c)
     let target: Registry
-    try {
-      target = resolve(factory!, this, a, b, c)
-    } catch (error) {
-      return Promise.reject(error)
+    if (fixed !== undefined) target = fixed
+    else {
+      try {
+        target = resolve(factory!, this, a, b, c)
+      } catch (error) {
+        return Promise.reject(error)
+      }
     }
-    return invoke(target, fn, eager, this, a, b, c)
+    if (timeoutMs === undefined) return invoke(target, fn, eager, this, a, b, c)
+    return invokeWithin(timeoutMs, target, fn, eager, this, a, b, c)
   } as unknown as (...args: A) => Promise<Awaited<R>>
 }
 
@@ -60,6 +75,31 @@ async function invoke(registry: Registry, fn: AnyFunction, eager: boolean, thisA
     if (eager) await registry.run(invocation, openAll, registry, undefined, undefined, undefined)
     return await registry.run(invocation, fn, thisArg, a, b, c)
   } finally {
+    const ending = registry.leave(invocation, a, b, c)
+    if (ending !== undefined) await ending
+  }
+}
+
+const TIMED_OUT = Symbol('timed out')
+
+/** `invoke` with a deadline: when it passes, the invocation ends at once and the call rejects with TIMEOUT. */
+async function invokeWithin(timeoutMs: number, registry: Registry, fn: AnyFunction, eager: boolean, thisArg: unknown, a: unknown, b: unknown, c: unknown): Promise<unknown> {
+  const invocation = registry.enter()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const work = (async () => {
+    if (eager) await registry.run(invocation, openAll, registry, undefined, undefined, undefined)
+    return await registry.run(invocation, fn, thisArg, a, b, c)
+  })()
+  try {
+    const outcome = await Promise.race([work, new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(resolve, timeoutMs, TIMED_OUT)))])
+    if (outcome !== TIMED_OUT) return outcome
+    work.catch(() => undefined) // what fn does from here on is no longer this call's outcome
+    throw new LazyDbError(
+      'TIMEOUT',
+      `handler: the function ran past timeoutMs (${timeoutMs} ms); its request-scoped connections were closed and its open transactions rolled back. Raise timeoutMs or make the function faster`,
+    )
+  } finally {
+    clearTimeout(timer)
     const ending = registry.leave(invocation, a, b, c)
     if (ending !== undefined) await ending
   }
