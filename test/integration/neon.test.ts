@@ -286,14 +286,16 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
           expect(error.cause).toBeInstanceOf(Error)
           expect(registry.stats().databases.default!.retries).toBe(2)
         } else {
-          expect(error.code).toBe('CONNECTION_LOST')
-          expect(error.message).toMatch(/Error connecting to database/)
+          // Refused before the request was sent: retried (2 retries, then given up), reported as not run.
+          expect(error).toMatchObject({ code: 'CONNECT_FAILED', mayHaveRun: false })
+          expect(error.message).toMatch(/did not run: Error connecting to database/)
+          expect(registry.stats().databases.default!.retries).toBe(2)
         }
         const tx = (await registry.database.transaction(async () => 'never').catch((e: unknown) => e)) as LazyDbError
         expect(tx).toMatchObject({ code: 'CONNECT_FAILED' })
         expect(exposed(tx)).not.toContain(PASSWORD)
         refusingWs.refuse(false)
-        refusingHttp.refuse(false)
+        await refusingHttp.refuse(false)
         expect((await registry.database.query('select 1 as x')).rows).toEqual([{ x: 1 }])
         expect(await registry.database.transaction(async (tx2) => (await tx2.query('select 2 as y')).rows)).toEqual([{ y: 2 }])
       } finally {
@@ -548,7 +550,7 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
     expect(classifyNeon(Object.assign(new Error('duplicate key'), { code: '23505', constraint: 'k', detail: 'd' }))).toEqual({ sqlState: '23505', constraint: 'k', detail: 'd' })
     expect(classifyNeon(Object.assign(new Error('password authentication failed'), { code: '28P01' }))).toEqual({ sqlState: '28P01', auth: true })
     expect(classifyNeon(Object.assign(new Error('sorry, too many clients already'), { code: '53300' }))).toEqual({ sqlState: '53300', transient: true, notSent: true })
-    expect(classifyNeon(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toEqual({ sqlState: '57P01', transient: true })
+    expect(classifyNeon(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toEqual({ sqlState: '57P01', transient: true, lostMaybeRun: true })
     expect(classifyNeon(new Error('Client has encountered a connection error and is not queryable'))).toEqual({ notSent: true })
     expect(classifyNeon(new Error('Connection terminated unexpectedly'))).toEqual({ lostMaybeRun: true })
     expect(classifyNeon(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).toEqual({ lostMaybeRun: true, transient: true })

@@ -28,8 +28,13 @@ export interface NeonHttpGateway {
   readonly roundTrips: number
   readonly requests: readonly RecordedRequest[]
   resetCounters(): void
-  /** While on, incoming connections are destroyed at once, so fetch fails like a refused connection. */
-  refuse(on: boolean): void
+  /**
+   * While on, the endpoint does not listen (and open keep-alive connections are cut): fetch fails
+   * with ECONNREFUSED, as when the endpoint is unreachable, before any request bytes are sent.
+   * The returned promise resolves once the cut connections have closed (so a client in this
+   * process has seen it); when turned off, once the endpoint listens on the same port again.
+   */
+  refuse(on: boolean): Promise<void>
   /** Closes the server and ends every pool (no server connection is left). */
   close(): Promise<void>
 }
@@ -167,13 +172,27 @@ export async function startNeonHttpGateway(options: NeonHttpGatewayOptions = {})
       requests = []
     },
     refuse(on) {
+      if (on === refusing) return Promise.resolve()
       refusing = on
-      // fetch keeps connections alive: cut those too, or it would go on using them.
-      if (on) for (const socket of sockets) socket.destroy()
+      if (on) {
+        // Accepting and then dropping would not do: the client has written its request by then, so
+        // it could not tell whether the request ran. Closing the listener refuses the TCP connect.
+        const closed = new Promise<void>((resolve) => server.close(() => setImmediate(resolve)))
+        // fetch keeps connections alive: cut those too, or it would go on using them.
+        for (const socket of sockets) socket.destroy()
+        return closed
+      }
+      return new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
     },
     async close() {
       refusing = true
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      const closed = new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()))
       server.closeAllConnections()
       await closed
       await Promise.all([...pools.values()].map((pool) => pool.end()))

@@ -6,6 +6,10 @@
 // - A session whose server connection is inside a transaction (judged from the OK packet's status
 //   flags: BEGIN, START TRANSACTION, SET autocommit=0 …) keeps that mysql2 connection pinned until
 //   a statement leaves it outside one (COMMIT, ROLLBACK, implicit commit).
+// - `SET TRANSACTION …` (no SESSION/GLOBAL) sets the next transaction's characteristics on the MySQL
+//   connection it runs on, where real Vitess keeps it on the session until the transaction starts:
+//   so the session keeps that connection pinned from SET TRANSACTION until its transaction ends
+//   (the driver sends SET TRANSACTION, then BEGIN), and the setting never reaches another session.
 // - `USE db` is remembered per session (from MariaDB's session tracking); a borrowed pool
 //   connection whose current database differs gets `USE` re-issued first (no pinning).
 // - A pinned connection that dies (killServerConnections) loses the transaction: that statement
@@ -41,7 +45,7 @@ export interface PlanetscaleGateway {
   close(): Promise<void>
 }
 
-interface Session { database: string; conn?: PoolConnection; txLost?: boolean }
+interface Session { database: string; conn?: PoolConnection; txLost?: boolean; txNext?: boolean }
 type Core = PoolConnection['connection'] & { threadId: number; stream: NodeJS.EventEmitter & { destroyed?: boolean } }
 
 /** MySQL errno → the gRPC code Vitess reports (the rest: Unknown). */
@@ -137,7 +141,7 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
     const reply = (extra: object) => {
       if (s.conn || s.txLost || s.database !== my.database) sessions.set(id, s)
       else sessions.delete(id)
-      return { session: { id, inTransaction: Boolean(s.conn || s.txLost), database: s.database }, ...extra }
+      return { session: { id, inTransaction: Boolean((s.conn && !s.txNext) || s.txLost), database: s.database }, ...extra }
     }
     const fail = (e: SqlError, grpc?: string) => reply({ error: vitessError(e, sql, s.database, my.user, grpc) })
     const started = performance.now()
@@ -154,7 +158,8 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
       if (!s.conn || !isConnectionError(err as SqlError)) return fail(err as SqlError)
       s.conn.destroy()
       s.conn = undefined
-      s.txLost = true
+      if (s.txNext) s.txNext = false // no transaction had started: only the SET TRANSACTION is lost
+      else s.txLost = true
       return fail(err as SqlError, 'Aborted')
     }
     const timing = (performance.now() - started) / 1000
@@ -166,8 +171,9 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
       const schema = header.stateChanges?.schema ?? /^\s*use\s+`?([^`\s;]+)`?\s*;?\s*$/i.exec(sql)?.[1]
       if (schema) currentDb.set(conn.connection, (s.database = schema))
       const inTransaction = (header.serverStatus & 1) !== 0 || (header.serverStatus & 2) === 0
-      if (inTransaction) s.conn = conn
-      else if (s.conn === conn) s.conn = undefined
+      if (/^\s*set\s+transaction\b/i.test(sql)) [s.conn, s.txNext] = [conn, true] // held for the transaction it is for
+      else if (inTransaction) [s.conn, s.txNext] = [conn, false]
+      else if (s.conn === conn && !s.txNext) s.conn = undefined
       const asString = (n: number | string) => (String(n) === '0' ? undefined : String(n))
       out = compact({ rowsAffected: asString(header.affectedRows), insertId: asString(header.insertId) })
     }
