@@ -38,7 +38,7 @@ async function nullDriverLayers(thrashKB = 0) {
   await wrapped()
   const perCall = await interleave({
     driverCall: () => rawCall(),
-    adapterCall: () => client.query('select 1', undefined, undefined),
+    adapterCall: () => client.execute('select 1', undefined, undefined).then((r) => client.toResult(r)),
     dbQuery: () => connected.database.query('select 1'),
     handlerQuery: () => wrapped(),
     plainAsyncNoop: async () => undefined,
@@ -69,7 +69,7 @@ async function loop(variant, calls) {
     fn = () => client.execute('select 1')
   } else if (variant === 'adapter') {
     const client = await libsqlDriver.connect({ alias: 'p', driver: 'libsql', url: ':memory:', options: {}, secrets: [] })
-    fn = () => client.query('select 1', undefined, undefined)
+    fn = () => client.execute('select 1', undefined, undefined).then((r) => client.toResult(r))
   } else if (variant === 'dbQuery') {
     const registry = new Registry({ database: libsql(':memory:') })
     await registry.connect()

@@ -74,15 +74,15 @@ export class Connection {
     let client = entry?.client
     if (client === undefined || (this.socket && !this.#stillFresh(entry!))) {
       if (this.scope === 'request' && this.ctx.currentInvocation() === undefined) {
-        return this.#oneShot((c) => c.query(text, params, schema))
+        return this.#oneShot((c) => queryOn(c, text, params, schema))
       }
       client = await this.#acquire()
     }
     this.stats.queries++
     try {
-      return await client.query(text, params, schema)
+      return client.toResult(await client.execute(text, params, schema))
     } catch (error) {
-      return this.#recover(error, client, (c) => c.query(text, params, schema))
+      return this.#recover(error, client, (c) => queryOn(c, text, params, schema))
     }
   }
 
@@ -90,7 +90,7 @@ export class Connection {
     const started = performance.now()
     const hook = this.ctx.hooks.query!
     try {
-      const result = await this.run((c) => c.query(text, params, schema))
+      const result = await this.run((c) => queryOn(c, text, params, schema))
       safely(() => hook({ database: this.alias, text, durationMs: performance.now() - started }))
       return result
     } catch (error) {
@@ -398,6 +398,10 @@ export class Connection {
     if (this.ctx.hooks.warning !== undefined) safely(() => this.ctx.hooks.warning!(event))
     else console.warn(`[lazydb] NOT_CONNECTED: ${message}`)
   }
+}
+
+async function queryOn(client: DriverClient, text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+  return client.toResult(await client.execute(text, params, schema))
 }
 
 function unref(timer: unknown): void {

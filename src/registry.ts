@@ -41,9 +41,10 @@ const DEFAULT_RETRY: Required<RetryOptions> = { attempts: 10, baseDelayMs: 50, m
 const PLATFORMS: readonly PlatformName[] = ['cloudflare', 'vercel-edge', 'vercel-node', 'aws-lambda', 'netlify', 'node', 'unknown']
 const HOOKS = ['connect', 'close', 'query', 'retry', 'warning', 'error']
 const COLD = Symbol.for('lazydb.cold-start-seen')
-const FROM_ENV = Symbol.for('lazydb.from-env')
+const FROM_ENV = Symbol.for('lazydb.from-env@2')
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose')
 const g = globalThis as Record<symbol, unknown>
+let coldSeen = false
 const envCache = (g[FROM_ENV] as Map<string, Registry> | undefined) ?? new Map<string, Registry>()
 g[FROM_ENV] = envCache
 
@@ -237,9 +238,13 @@ export class Registry implements DatabaseOwner {
   /** @internal Starts an invocation; `handler()` calls it. */
   enter(): Invocation | undefined {
     this.#total++
-    if (g[COLD] === undefined) {
-      g[COLD] = true
-      this.#cold++
+    if (!coldSeen) {
+      // Shared through globalThis so a second copy of lazydb in the process doesn't count again.
+      coldSeen = g[COLD] === true
+      if (!coldSeen) {
+        g[COLD] = coldSeen = true
+        this.#cold++
+      }
     }
     this.#inFlight++
     if (this.#storage !== undefined) return new Invocation()

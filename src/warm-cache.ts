@@ -12,7 +12,8 @@ export interface WarmEntry {
   retire(): void
 }
 
-const KEY = Symbol.for('lazydb.warm-clients')
+// Versioned with the DriverClient interface: copies of lazydb that agree on it share clients.
+const KEY = Symbol.for('lazydb.warm-clients@2')
 const g = globalThis as Record<symbol, unknown>
 const cache = (g[KEY] as Map<string, WarmEntry> | undefined) ?? new Map<string, WarmEntry>()
 g[KEY] = cache

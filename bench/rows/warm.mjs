@@ -49,7 +49,7 @@ async function libsqlRows() {
   await wrapped() // first invocation connects
   const variants = {
     raw: () => raw.execute('select 1'),
-    adapter: () => adapter.query('select 1', undefined, undefined),
+    adapter: () => adapter.execute('select 1', undefined, undefined).then((r) => adapter.toResult(r)),
     dbQuery: () => db.query('select 1'),
     handlerQuery: () => wrapped(),
     plainNoop,

@@ -23,8 +23,14 @@ export interface DriverTransaction {
 export interface DriverClient {
   /** The driver's own object, for ORMs and query builders. */
   readonly raw: unknown
-  /** `schema` is a validated identifier or undefined. */
-  query(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult>
+  /**
+   * Sends one statement and resolves to the driver's own result, which `toResult` maps: the warm
+   * path then needs a single async frame of lazydb's around the driver call.
+   * `schema` is a validated identifier or undefined.
+   */
+  execute(text: string, params: Params | undefined, schema: string | undefined): Promise<unknown>
+  /** Maps what `execute` resolved to. */
+  toResult(native: unknown): QueryResult
   batch(statements: readonly Statement[], schema: string | undefined): Promise<QueryResult[]>
   begin(options: TransactionOptions | undefined, schema: string | undefined): Promise<DriverTransaction>
   close(): Promise<void>

@@ -57,8 +57,12 @@ class LibsqlTransaction implements DriverTransaction {
 class LibsqlClient implements DriverClient {
   constructor(readonly raw: Client) {}
 
-  async query(text: string, params: Params | undefined): Promise<QueryResult> {
-    return toResult(await this.raw.execute(statement(text, params)))
+  execute(text: string, params: Params | undefined): Promise<ResultSet> {
+    return this.raw.execute(statement(text, params))
+  }
+
+  toResult(native: unknown): QueryResult {
+    return toResult(native as ResultSet)
   }
 
   async batch(statements: readonly Statement[]): Promise<QueryResult[]> {

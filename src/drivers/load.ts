@@ -2,7 +2,8 @@ import { LazyDbError } from '../errors.js'
 import type { DriverName } from '../types.js'
 import type { Driver } from './driver.js'
 
-const KEY = Symbol.for('lazydb.drivers')
+// Versioned with the Driver interface: a copy of lazydb built against another shape keeps its own table.
+const KEY = Symbol.for('lazydb.drivers@2')
 type DriverTable = Map<DriverName, Driver>
 const table: DriverTable = ((globalThis as Record<symbol, unknown>)[KEY] as DriverTable | undefined) ?? new Map()
 ;(globalThis as Record<symbol, unknown>)[KEY] = table

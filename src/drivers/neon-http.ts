@@ -69,7 +69,11 @@ class NeonHttpClient implements DriverClient {
     return withGlobals(this.globals, () => Promise.resolve(start().then((value) => value)))
   }
 
-  async query(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+  toResult(native: unknown): QueryResult {
+    return native as QueryResult
+  }
+
+  async execute(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
     const sql = this.raw
     const values = positional(params)
     if (schema === undefined) return toResult(await this.#run(() => sql.query(text, values)))

@@ -510,7 +510,11 @@ class NeonPoolClient implements DriverClient {
     }
   }
 
-  async query(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+  toResult(native: unknown): QueryResult {
+    return native as QueryResult
+  }
+
+  async execute(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
     const values = positional(params)
     const client = await this.#checkout()
     let broken: unknown

@@ -83,7 +83,11 @@ class PlanetscaleTransaction implements DriverTransaction {
 class PlanetscaleClient implements DriverClient {
   constructor(readonly raw: Client) {}
 
-  async query(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+  toResult(native: unknown): QueryResult {
+    return native as QueryResult
+  }
+
+  async execute(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
     if (schema === undefined) return toResult(await this.raw.execute(text, args(params)))
     // A schema is a `USE` on a session of the statement's own, thrown away after it: two requests,
     // and nothing left behind. Keeping `USE`d sessions for reuse would save one request but would
