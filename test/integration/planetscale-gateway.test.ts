@@ -11,23 +11,13 @@ import {
   setupMariadb,
 } from '../support/mariadb.js'
 import { startPlanetscaleGateway, type PlanetscaleGateway } from '../support/planetscale-gateway.js'
+import { plainBytes, poll } from '../support/poll.js'
 
 const hasMariadb = await requireMariadb()
 const table = `ps_gw_items_${process.pid}`
 const otherTable = `ps_gw_other_${process.pid}`
 
-/** mysql2 gives Buffers where the driver gives Uint8Arrays; compare bytes, not classes. */
-const plain = (row: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Buffer.isBuffer(v) ? new Uint8Array(v) : v]))
 
-async function poll(check: () => Promise<boolean>, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return check()
-}
 
 describe.skipIf(!hasMariadb)('PlanetScale driver through the gateway against MariaDB', () => {
   let gw: PlanetscaleGateway
@@ -38,7 +28,7 @@ describe.skipIf(!hasMariadb)('PlanetScale driver through the gateway against Mar
   /** Runs the driver's final statement through mysql2 and returns plain rows. */
   async function viaMysql(sql: string) {
     const [rows] = await direct.query(sql)
-    return (rows as Array<Record<string, unknown>>).map(plain)
+    return (rows as Array<Record<string, unknown>>).map(plainBytes)
   }
 
   beforeAll(async () => {
@@ -96,7 +86,7 @@ describe.skipIf(!hasMariadb)('PlanetScale driver through the gateway against Mar
       id: 'INT64', name: 'VARCHAR', n: 'INT32', big: 'INT64', price: 'DECIMAL', at: 'DATETIME',
       doc: 'JSON', bin: 'VARBINARY', note: 'TEXT',
     })
-    expect(got.rows.map(plain)).toEqual(await viaMysql(got.statement))
+    expect(got.rows.map(plainBytes)).toEqual(await viaMysql(got.statement))
 
     const exprs = await conn.execute(
       "SELECT 9007199254740993 AS big, 1.50 AS d, 1.25e0 AS f, NULL AS nothing, CAST(18446744073709551615 AS UNSIGNED) AS u, 'ü' AS s, x'00ff' AS b, COUNT(*) AS c FROM dual",
@@ -105,7 +95,7 @@ describe.skipIf(!hasMariadb)('PlanetScale driver through the gateway against Mar
       { big: '9007199254740993', d: '1.50', f: 1.25, nothing: null, u: '18446744073709551615', s: 'ü', b: new Uint8Array([0, 255]), c: '1' },
     ])
     expect(exprs.types).toMatchObject({ big: 'INT64', d: 'DECIMAL', f: 'FLOAT64', nothing: 'NULL', u: 'UINT64', b: 'VARBINARY', c: 'INT64' })
-    expect(exprs.rows.map(plain)).toEqual(await viaMysql(exprs.statement))
+    expect(exprs.rows.map(plainBytes)).toEqual(await viaMysql(exprs.statement))
 
     const arrays = await conn.execute('SELECT 1 AS a, 2 AS a', null, { as: 'array' })
     expect(arrays.rows).toEqual([[1, 2]])

@@ -4,12 +4,13 @@
 import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, DatabaseError, cast as defaultCast, format, type Cast } from '@planetscale/database'
-import mysql, { type Connection as MysqlConnection } from 'mysql2/promise'
+import type { Connection as MysqlConnection } from 'mysql2/promise'
 import { LazyDbError, Registry, type Database, type Params } from 'lazydb'
 import { planetscale, planetscaleDriver } from 'lazydb/planetscale'
 import { conformance, type Dialect } from '../support/conformance.js'
-import { MARIADB_CREDENTIALS, MARIADB_OTHER_DATABASE, MARIADB_SOCKET, mariadbConnectionCount, mysqlDirect, requireMariadb, setupMariadb } from '../support/mariadb.js'
+import { MARIADB_CREDENTIALS, MARIADB_OTHER_DATABASE, mariadbConnectionCount, mysqlDirect, requireMariadb, setupMariadb, ensureMariadbUser } from '../support/mariadb.js'
 import { startPlanetscaleGateway, type PlanetscaleGateway } from '../support/planetscale-gateway.js'
+import { plainBytes, poll } from '../support/poll.js'
 
 const hasMariadb = await requireMariadb()
 
@@ -29,15 +30,7 @@ const gatewayMysql = { host: '127.0.0.1', port: 3306, user: USER, password: PASS
 
 async function ensureUser(): Promise<void> {
   await setupMariadb()
-  const root = await mysql.createConnection({ socketPath: MARIADB_SOCKET, user: 'root', authPlugins: { unix_socket: () => () => Buffer.alloc(0) } })
-  try {
-    for (const host of ['127.0.0.1', 'localhost']) {
-      await root.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [USER, host, PASSWORD])
-      for (const db of [MARIADB_CREDENTIALS.database, MARIADB_OTHER_DATABASE]) await root.query(`GRANT ALL PRIVILEGES ON \`${db}\`.* TO ?@?`, [USER, host])
-    }
-  } finally {
-    await root.end()
-  }
+  await ensureMariadbUser(USER, PASSWORD)
 }
 
 let baseline = 0
@@ -65,17 +58,7 @@ let gatewayClosed = false
 
 conformance('planetscale', mysqlDialect, async () => ({ registry: await open(planetscale((await gateway()).url())) }), hasMariadb)
 
-/** mysql2 gives Buffers where the driver gives Uint8Arrays; compare bytes, not classes. */
-const plain = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Buffer.isBuffer(v) ? new Uint8Array(v) : v]))
 
-async function poll(check: () => Promise<boolean>, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return check()
-}
 
 describe.skipIf(!hasMariadb)('planetscale driver', () => {
   const table = `ps_driver_items_${process.pid}`
@@ -89,10 +72,10 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
   async function same(text: string, params?: Params) {
     const got = await db.query(text, params)
     const [rows] = await direct.query(params === undefined ? text : format(text, params as unknown[]))
-    expect(got.rows.map(plain)).toEqual((rows as Array<Record<string, unknown>>).map(plain))
+    expect(got.rows.map(plainBytes)).toEqual((rows as Array<Record<string, unknown>>).map(plainBytes))
     return got
   }
-  const directRows = async (sql: string) => ((await direct.query(sql))[0] as Array<Record<string, unknown>>).map(plain)
+  const directRows = async (sql: string) => ((await direct.query(sql))[0] as Array<Record<string, unknown>>).map(plainBytes)
 
   beforeAll(async () => {
     gw = await gateway()

@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createServer } from 'node:net'
 import { LazyDbError, Registry } from 'lazydb'
+import { exposed } from '../support/exposed.js'
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -45,19 +46,6 @@ const configArb = fc.oneof(
   valueArb.map((input) => ({ input, secrets: [] as string[] })),
 )
 
-function exposed(value: unknown): string {
-  const parts: string[] = []
-  let current: unknown = value
-  for (let i = 0; i < 8 && current != null; i++) {
-    const e = current as Error & Record<string, unknown>
-    parts.push(String(e.message), String(e.stack))
-    try {
-      parts.push(JSON.stringify(e, Object.getOwnPropertyNames(e)))
-    } catch {}
-    current = e.cause
-  }
-  return parts.join('\n')
-}
 
 function expectOnlyLazyDbError(call: () => unknown, secrets: readonly string[]): unknown {
   try {

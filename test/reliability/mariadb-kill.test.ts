@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mysql from 'mysql2/promise'
 import { handler, Registry, type Database } from 'lazydb'
 import { planetscale } from 'lazydb/planetscale'
-import { MARIADB_CREDENTIALS, MARIADB_SOCKET, mariadbConnectionCount, mysqlDirect, requireMariadb, setupMariadb } from '../support/mariadb.js'
+import { MARIADB_CREDENTIALS, mariadbConnectionCount, mysqlDirect, requireMariadb, setupMariadb, ensureMariadbUser } from '../support/mariadb.js'
 import { startPlanetscaleGateway, type PlanetscaleGateway } from '../support/planetscale-gateway.js'
 
 const hasMariadb = await requireMariadb()
@@ -19,15 +19,7 @@ const TABLE = `lazydb_rel_kill_${process.pid}`
 
 async function ensureUser(): Promise<void> {
   await setupMariadb()
-  const root = await mysql.createConnection({ socketPath: MARIADB_SOCKET, user: 'root', authPlugins: { unix_socket: () => () => Buffer.alloc(0) } })
-  try {
-    for (const host of ['127.0.0.1', 'localhost']) {
-      await root.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [USER, host, PASSWORD])
-      await root.query(`GRANT ALL PRIVILEGES ON \`${MARIADB_CREDENTIALS.database}\`.* TO ?@?`, [USER, host])
-    }
-  } finally {
-    await root.end()
-  }
+  await ensureMariadbUser(USER, PASSWORD, [MARIADB_CREDENTIALS.database])
 }
 
 describe.skipIf(!hasMariadb)('MariaDB connections killed between invocations (PlanetScale gateway)', () => {

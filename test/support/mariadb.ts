@@ -84,22 +84,33 @@ export function setupMariadb(): Promise<MariadbCredentials> {
       for (const db of [database, MARIADB_OTHER_DATABASE]) {
         await root.query(`CREATE DATABASE IF NOT EXISTS \`${db}\``)
       }
-      for (const host of ['127.0.0.1', 'localhost']) {
-        await root.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, host, password])
-        await root.query('ALTER USER ?@? IDENTIFIED BY ?', [user, host, password])
-        for (const db of [database, MARIADB_OTHER_DATABASE]) {
-          await root.query(`GRANT ALL PRIVILEGES ON \`${db}\`.* TO ?@?`, [user, host])
-        }
-      }
     } finally {
       await root.end()
     }
+    await ensureMariadbUser(user, password)
     return { ...MARIADB_CREDENTIALS }
   })()
   setupOnce.catch(() => {
     setupOnce = undefined
   })
   return setupOnce
+}
+
+/**
+ * Idempotently creates `user`@`127.0.0.1` and `user`@`localhost` with `password` and all
+ * privileges on the test databases: a suite with a user of its own counts only its connections.
+ */
+export async function ensureMariadbUser(user: string, password: string, databases = [MARIADB_CREDENTIALS.database, MARIADB_OTHER_DATABASE]): Promise<void> {
+  const root = await rootConnection()
+  try {
+    for (const host of ['127.0.0.1', 'localhost']) {
+      await root.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [user, host, password])
+      await root.query('ALTER USER ?@? IDENTIFIED BY ?', [user, host, password])
+      for (const db of databases) await root.query(`GRANT ALL PRIVILEGES ON \`${db}\`.* TO ?@?`, [user, host])
+    }
+  } finally {
+    await root.end()
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { handler, LazyDbError, Registry, type WarningEvent } from 'lazydb'
 import { libsql } from 'lazydb/libsql'
+import { exposed } from '../support/exposed.js'
 
 function thrown(fn: () => unknown): LazyDbError {
   try {
@@ -12,17 +13,6 @@ function thrown(fn: () => unknown): LazyDbError {
   throw new Error('expected a LazyDbError')
 }
 
-/** Everything a user or a log could ever see of an error. */
-function exposed(error: unknown): string {
-  const parts: string[] = []
-  let current: unknown = error
-  for (let i = 0; i < 8 && current != null; i++) {
-    const e = current as Error & Record<string, unknown>
-    parts.push(String(e.message), String(e.stack), JSON.stringify(e, Object.getOwnPropertyNames(e)))
-    current = e.cause
-  }
-  return parts.join('\n')
-}
 
 describe('config checked at construction', () => {
   it.each([
