@@ -2,22 +2,9 @@ import { neon as neonHttp, neonConfig, type NeonQueryFunction } from '@neondatab
 import { LazyDbError } from '../errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../types.js'
 import type { Driver, DriverClient, DriverTransaction, ResolvedConfig } from './driver.js'
-import {
-  asError,
-  beginOn,
-  checkNeonOptions,
-  classifyNeon,
-  driverUrl,
-  endClient,
-  openSession,
-  positional,
-  searchPathValue,
-  sessionError,
-  SessionTransaction,
-  SET_SEARCH_PATH,
-  socketSettings,
-  toResult,
-} from './neon-ws.js'
+import { asError, classifyNeon, sessionError } from './neon-errors.js'
+import { beginOn, endClient, openSession, SessionTransaction, socketSettings } from './neon-session.js'
+import { checkNeonOptions, driverUrl, positional, searchPathValue, SET_SEARCH_PATH, toResult } from './neon-shared.js'
 
 type Sql = NeonQueryFunction<false, true>
 

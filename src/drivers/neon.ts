@@ -75,7 +75,8 @@ export function neon(url: string, options?: NeonOptions): Database {
 }
 
 export { neonHttpDriver } from './neon-http.js'
-export { classifyNeon, NeonWebSocketError, neonWsDriver } from './neon-ws.js'
+export { classifyNeon, NeonWebSocketError } from './neon-errors.js'
+export { neonWsDriver } from './neon-ws.js'
 
 registerDriver(neonHttpDriver)
 registerDriver(neonWsDriver)

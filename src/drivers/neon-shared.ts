@@ -1,0 +1,102 @@
+import { argumentError, configError } from '../errors.js'
+import type { IsolationLevel, Params, QueryResult, TransactionOptions } from '../types.js'
+import type { ResolvedConfig } from './driver.js'
+
+// What both Neon transports (neon-http, neon-ws) say to Postgres and take from it: the URL,
+// parameters, results, BEGIN, a schema's search_path, and the options they accept. No I/O.
+
+/** The URL without lazydb's own `transport` parameter, which the driver must not see. */
+export function driverUrl(url: string): string {
+  const query = url.indexOf('?')
+  if (query < 0) return url
+  const hash = url.indexOf('#', query)
+  const end = hash < 0 ? url.length : hash
+  const kept = url
+    .slice(query + 1, end)
+    .split('&')
+    .filter((pair) => pair !== '' && pair.split('=')[0]!.toLowerCase() !== 'transport')
+  return url.slice(0, query) + (kept.length > 0 ? `?${kept.join('&')}` : '') + url.slice(end)
+}
+
+/** Postgres takes positional parameters only. */
+export function positional(params: Params | undefined): unknown[] {
+  if (params === undefined) return []
+  if (Array.isArray(params)) return params as unknown[]
+  throw argumentError('query', 'Postgres takes positional parameters ($1, $2, …), not named ones', 'Pass an array: query("select … where id = $1", [id])')
+}
+
+/** A result as both transports give it (HTTP `fullResults`, pg over WebSocket). */
+export interface ResultLike {
+  rows: unknown[]
+  rowCount: number | null
+  fields: ReadonlyArray<{ name: string }>
+}
+
+/** A result; several (a multi-statement text over the simple protocol) give the last one's. */
+export function toResult(result: ResultLike | readonly ResultLike[]): QueryResult {
+  const r = Array.isArray(result) ? (result[result.length - 1] as ResultLike) : (result as ResultLike)
+  return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? r.rows.length, columns: r.fields.map((f) => f.name) }
+}
+
+const LEVELS: Record<IsolationLevel, string> = {
+  'read uncommitted': 'READ UNCOMMITTED',
+  'read committed': 'READ COMMITTED',
+  'repeatable read': 'REPEATABLE READ',
+  serializable: 'SERIALIZABLE',
+}
+
+export function beginStatement(options: TransactionOptions | undefined): string {
+  let sql = 'BEGIN'
+  const level = options?.isolationLevel === undefined ? undefined : LEVELS[options.isolationLevel]
+  if (level !== undefined) sql += ` ISOLATION LEVEL ${level}`
+  if (options?.readOnly !== undefined) sql += options.readOnly ? ' READ ONLY' : ' READ WRITE'
+  if (options?.deferrable !== undefined) sql += options.deferrable ? ' DEFERRABLE' : ' NOT DEFERRABLE'
+  return sql
+}
+
+/**
+ * `search_path` for one transaction only (`is_local = true`, the effect of `SET LOCAL`): it ends
+ * with the statement's own transaction, so nothing is left on a pooled server connection. Only
+ * the schema is searched (plus `pg_catalog`, always): a table missing there fails rather than
+ * silently falling back to `public`.
+ */
+export const SET_SEARCH_PATH = "select set_config('search_path', $1, true)"
+
+/** The schema as a `search_path` entry: a quoted identifier, so its case is kept. */
+export function searchPathValue(schema: string): string {
+  return `"${schema.replace(/"/g, '""')}"`
+}
+
+/** The same, as SQL text for the simple protocol (no parameters there): a string literal, quotes doubled. */
+export function searchPathSql(schema: string): string {
+  return `SELECT set_config('search_path', '${searchPathValue(schema).replace(/'/g, "''")}', true)`
+}
+
+// --- Options ------------------------------------------------------------------------------------
+
+const KINDS: Record<string, (value: unknown) => boolean> = {
+  wsProxy: (v) => typeof v === 'string' || typeof v === 'function',
+  webSocketConstructor: (v) => typeof v === 'function',
+  useSecureWebSocket: (v) => typeof v === 'boolean',
+  pipelineConnect: (v) => v === false || v === 'password',
+  pipelineTLS: (v) => typeof v === 'boolean',
+  forceDisablePgSSL: (v) => typeof v === 'boolean',
+  coalesceWrites: (v) => typeof v === 'boolean',
+  max: (v) => Number.isInteger(v) && (v as number) >= 1,
+  idleTimeoutMillis: (v) => typeof v === 'number' && v >= 0,
+  connectionTimeoutMillis: (v) => typeof v === 'number' && v >= 0,
+  authToken: (v) => typeof v === 'string' || typeof v === 'function',
+  fetchOptions: (v) => typeof v === 'object' && v !== null,
+  fetchEndpoint: (v) => typeof v === 'string' || typeof v === 'function',
+  fetchFunction: (v) => typeof v === 'function',
+}
+
+/** Checks the Neon options both transports take; no I/O. */
+export function checkNeonOptions(config: ResolvedConfig): void {
+  for (const [name, ok] of Object.entries(KINDS)) {
+    const value = config.options[name]
+    if (value !== undefined && !ok(value)) {
+      throw configError(config.alias, `the Neon option ${name} has an invalid value (${typeof value})`, 'See the neon() options in lazydb/neon')
+    }
+  }
+}
