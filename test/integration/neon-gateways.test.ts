@@ -2,11 +2,10 @@
 // against the real PostgreSQL. Also pins the HTTP wire contract the gateway relies on.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import ws from 'ws'
-import pg from 'pg'
 import { Client, NeonDbError, Pool, neon, neonConfig } from '@neondatabase/serverless'
 import { MASKED_PASSWORD, startNeonHttpGateway, type NeonHttpGateway } from '../support/neon-http-gateway.js'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
-import { PG_URL, pgConnectionCount, pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'
+import { pgConnectionCount, pgUrlFor, requirePostgres, waitForConnectionCount, pgAdmin } from '../support/postgres.js'
 
 const pgUp = await requirePostgres()
 
@@ -16,15 +15,6 @@ const NEON_HOST = 'ep-lazydb-test.neon.test'
 const URL_ = pgUrlFor(NEON_HOST, { password: 'not-checked', applicationName: APP })
 const T = `neon_gw_${process.pid}`
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client(PG_URL)
-  await client.connect()
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
-  }
-}
 
 /** A Client configured per client (`client.neonConfig`), leaving the globals alone. */
 function wsClient(gateway: NeonWsGateway): Client {
@@ -41,10 +31,10 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
 
   beforeAll(async () => {
     baseline = await pgConnectionCount(APP)
-    await admin(`DROP TABLE IF EXISTS ${T}; CREATE TABLE ${T} (id int PRIMARY KEY, note text CONSTRAINT ${T}_note_key UNIQUE)`)
+    await pgAdmin(`DROP TABLE IF EXISTS ${T}; CREATE TABLE ${T} (id int PRIMARY KEY, note text CONSTRAINT ${T}_note_key UNIQUE)`)
   })
   afterAll(async () => {
-    await admin(`DROP TABLE IF EXISTS ${T}`)
+    await pgAdmin(`DROP TABLE IF EXISTS ${T}`)
   })
 
   describe('HTTP (neon(), sql.transaction)', () => {

@@ -2,7 +2,6 @@
 // through the local Neon gateways to the real PostgreSQL.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import ws from 'ws'
-import pg from 'pg'
 import { Pool, neon as rawNeon, neonConfig } from '@neondatabase/serverless'
 import { LazyDbError, Registry } from 'lazydb'
 import { classifyNeon, neon, type NeonOptions } from 'lazydb/neon'
@@ -10,7 +9,8 @@ import { neonWsInternals } from '../../src/drivers/neon-pipeline.js'
 import { conformance, type Dialect } from '../support/conformance.js'
 import { startNeonHttpGateway, type NeonHttpGateway } from '../support/neon-http-gateway.js'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
-import { PG_URL, pgConnectionCount, pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'
+import { pgConnectionCount, pgUrlFor, requirePostgres, waitForConnectionCount, pgAdmin } from '../support/postgres.js'
+import { exposed } from '../support/exposed.js'
 
 const pgUp = await requirePostgres()
 
@@ -69,27 +69,7 @@ const database = (transport: Transport, extra?: NeonOptions, slow = false, url?:
 const registryFor = (transport: Transport, extra?: NeonOptions, slow = false, url?: string) =>
   new Registry({ database: database(transport, extra, slow, url), warn: false })
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client(PG_URL)
-  await client.connect()
-  try {
-    await client.query(sql)
-  } finally {
-    await client.end()
-  }
-}
 
-/** Every text an error exposes: message, stack, JSON, and the same for its cause chain. */
-function exposed(error: unknown): string {
-  const parts: string[] = []
-  let current: unknown = error
-  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
-    const e = current as Error & Record<string, unknown>
-    parts.push(String(e), String(e.message), String(e.stack), JSON.stringify(e), String(e.detail))
-    current = e.cause ?? e.sourceError
-  }
-  return parts.join('\n')
-}
 
 for (const transport of TRANSPORTS) {
   conformance(transport, pgDialect, async () => ({ registry: registryFor(transport) }), pgUp)
@@ -171,7 +151,7 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
     it('binds a schema per statement (search_path), leaving nothing on the pooled connection', async () => {
       const schema = `lazydb_s_${suffix}`
       const table = `lazydb_same_${suffix}`
-      await admin(`drop schema if exists ${schema} cascade; drop table if exists public.${table};
+      await pgAdmin(`drop schema if exists ${schema} cascade; drop table if exists public.${table};
         create schema ${schema}; create table ${schema}.${table} (v text); insert into ${schema}.${table} values ('schema');
         create table public.${table} (v text); insert into public.${table} values ('public')`)
       // One pooled connection, so a leaked search_path would show on the next plain query.
@@ -210,7 +190,7 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
         expect(() => registry.using(undefined, { schema: 'x; drop table y' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }))
       } finally {
         await registry.disconnect()
-        await admin(`drop schema if exists ${schema} cascade; drop table if exists public.${table}`)
+        await pgAdmin(`drop schema if exists ${schema} cascade; drop table if exists public.${table}`)
       }
     })
 

@@ -83,3 +83,14 @@ export async function waitForConnectionCount(expected: number, applicationName?:
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
 }
+
+/** Runs one statement as the admin user on a short-lived connection (setup and teardown). */
+export async function pgAdmin(sql: string): Promise<void> {
+  const client = new pg.Client(PG_URL)
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
