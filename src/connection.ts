@@ -1,6 +1,6 @@
 import type { NormalizedDatabase } from './config.js'
 import type { Driver, DriverClient, ErrorInfo } from './drivers/driver.js'
-import { loadDriver } from './drivers/load.js'
+import { loadDriver, registeredDriver } from './drivers/load.js'
 import { LazyDbError, type LazyDbErrorCode } from './errors.js'
 import type { Invocation } from './invocation.js'
 import type { PlatformName } from './platform.js'
@@ -51,6 +51,9 @@ export class Connection {
     this.socket = holdsSocket(config.driver, config.url)
     this.scope = config.scope ?? defaultScope(this.socket, ctx.platform)
     this.#key = warmKey(config)
+    // Driver options are checked here, without I/O, when the driver is registered; else on first connect.
+    this.#driver = registeredDriver(config.driver)
+    this.#driver?.validate?.(config)
     this.stats = { driver: config.driver, scope: this.scope, connects: 0, closes: 0, queries: 0, errors: 0, retries: 0 }
   }
 
@@ -268,7 +271,12 @@ export class Connection {
   }
 
   async #connect(): Promise<DriverClient> {
-    const driver = (this.#driver ??= await loadDriver(this.config.driver, this.alias))
+    let driver = this.#driver
+    if (driver === undefined) {
+      driver = await loadDriver(this.config.driver, this.alias)
+      driver.validate?.(this.config)
+      this.#driver = driver
+    }
     const { attempts, totalMs } = this.ctx.retry
     const started = Date.now()
     for (let attempt = 1; ; attempt++) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { handler, LazyDbError, Registry, type WarningEvent } from 'lazydb'
 import { libsql } from 'lazydb/libsql'
+import { neon } from 'lazydb/neon'
+import { planetscale } from 'lazydb/planetscale'
 import { exposed } from '../support/exposed.js'
 
 function thrown(fn: () => unknown): LazyDbError {
@@ -51,6 +53,19 @@ describe('config checked at construction', () => {
     const drivers = Object.fromEntries(Object.entries(registry.extra).map(([k, d]) => [k, d.driver]))
     expect(registry.database.driver).toBe('neon-http')
     expect(drivers).toEqual({ ws: 'neon-ws', forced: 'neon-ws', mysql: 'planetscale', gateway: 'planetscale', turso: 'libsql', file: 'libsql', memory: 'libsql' })
+  })
+
+  it("checks a registered driver's options at construction, with no I/O", () => {
+    const neonError = thrown(() => new Registry({ database: neon('postgres://u:p@db.example.com/app', { fetchEndpoint: 5 }), extra: {} }))
+    expect(neonError).toMatchObject({ code: 'CONFIG_INVALID', database: 'default' })
+    expect(neonError.message).toMatch(/fetchEndpoint/)
+    const viaUrl = thrown(() => new Registry({ database: ':memory:', extra: { orders: { url: 'postgres://u:p@h/db?transport=ws', max: 0 } } }))
+    expect(viaUrl).toMatchObject({ code: 'CONFIG_INVALID', database: 'orders' })
+    expect(viaUrl.message).toMatch(/\bmax\b/)
+    const psError = thrown(() => new Registry({ database: planetscale('mysql://u:p@h/db', { cast: 'int' as never }) }))
+    expect(psError).toMatchObject({ code: 'CONFIG_INVALID', database: 'default' })
+    expect(psError.message).toMatch(/cast must be a function/)
+    expect(new Registry({ database: neon('postgres://u:p@h/db', { fetchEndpoint: 'http://127.0.0.1:1/sql' }) }).stats().databases.default.connects).toBe(0)
   })
 
   it('picks the lifetime per platform and transport', () => {
