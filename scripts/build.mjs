@@ -1,33 +1,57 @@
-// Builds dist/: one ESM file per public entry (the main entry, each driver and platform subpath),
-// with the code they share split into chunks so every subpath sees the same module instances;
-// packages stay external (a bundler can still drop unused drivers). Plus .d.ts files (tsc).
-// Few files matter: Node 20 spends about a millisecond resolving each module at import.
+// Builds dist/: the main entry as one ESM file holding the whole core, and one file per driver and
+// platform subpath that bundles its own code and imports the core from '../index.js', so every
+// subpath shares the core's module instances (Database, LazyDbError, the driver table). Packages stay
+// external (a bundler can still drop unused drivers). Plus .d.ts files (tsc).
+// Few files matter: Node 20 spends about a millisecond resolving and linking each module at import.
 import { build } from 'esbuild'
 import { execFileSync } from 'node:child_process'
 import { readdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 
 const sources = (dir) =>
   readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
     entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
   )
 
-rmSync('dist', { recursive: true, force: true })
-const entries = ['src/index.ts', ...sources('src/drivers').filter((f) => /\/(neon|planetscale|libsql)\.ts$/.test(f)), ...sources('src/platforms')]
-await build({
-  entryPoints: entries,
-  outdir: 'dist',
+const SRC = resolve('src')
+// Core modules that live under src/drivers/ (the driver table every subpath registers into).
+const CORE_IN_DRIVERS = new Set(['load.ts', 'driver.ts'])
+const isCore = (file) => {
+  const rel = relative(SRC, file)
+  if (rel.startsWith('..')) return false
+  if (rel.startsWith('platforms/')) return false
+  if (rel.startsWith('drivers/')) return CORE_IN_DRIVERS.has(rel.slice('drivers/'.length))
+  return true
+}
+
+/** In a subpath's bundle, an import of a core module becomes an import of the built main entry. */
+const coreFromIndex = {
+  name: 'core-from-index',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.kind === 'entry-point' || isCore(args.importer)) return undefined
+      const target = resolve(dirname(args.importer), args.path.replace(/\.js$/, '.ts'))
+      return isCore(target) ? { path: '../index.js', external: true } : undefined
+    })
+  },
+}
+
+const common = {
   outbase: 'src',
+  outdir: 'dist',
   format: 'esm',
   platform: 'neutral',
   target: 'es2022',
   bundle: true,
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
   packages: 'external',
   external: ['node:*'],
   sourcemap: false,
   logLevel: 'warning',
-})
+}
+
+rmSync('dist', { recursive: true, force: true })
+const subpaths = [...sources('src/drivers').filter((f) => /\/(neon|planetscale|libsql)\.ts$/.test(f)), ...sources('src/platforms')]
+await build({ ...common, entryPoints: ['src/index.ts'] })
+await build({ ...common, entryPoints: subpaths, plugins: [coreFromIndex] })
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
-console.log(`built dist/: ${entries.length} entries from ${sources('src').length} source files`)
+console.log(`built dist/: the core in one file, ${subpaths.length} subpaths, from ${sources('src').length} source files`)

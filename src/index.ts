@@ -7,3 +7,9 @@ export { detectPlatform, provideAsyncLocalStorage, type PlatformName } from './p
 export type { DatabaseOptions } from './config.js'
 export type { Driver, DriverClient, DriverTransaction, ErrorInfo, ResolvedConfig } from './drivers/driver.js'
 export type * from './types.js'
+
+// For the driver subpaths, which import the built core from this entry (scripts/build.mjs).
+/** @internal */
+export { argumentError, configError } from './errors.js'
+/** @internal */
+export { redactError, redactText } from './redact.js'

@@ -1,0 +1,63 @@
+// The built package as a user's Node imports it (package.json "exports" → dist/), in a child process
+// so vitest's aliases to src/ play no part: the core is one module, every subpath shares its
+// classes and driver table, and a URL-configured database reaches the driver a subpath registered.
+import { describe, expect, it } from 'vitest'
+import { execFile } from 'node:child_process'
+import { readFileSync, readdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const relativeImports = (file: string) =>
+  [...readFileSync(`${root}dist/${file}`, 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)\b[^;'"]*?['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1])
+
+const PROBE = `
+import { Database, LazyDbError, Registry, handler } from 'lazydb'
+import { libsql } from 'lazydb/libsql'
+import { neon } from 'lazydb/neon'
+import { planetscale } from 'lazydb/planetscale'
+import { withRegistry } from 'lazydb/cloudflare'
+import { handler as lambdaHandler } from 'lazydb/aws-lambda'
+import { handler as vercelHandler } from 'lazydb/vercel'
+import { handler as netlifyHandler } from 'lazydb/netlify'
+import { lazydb } from 'lazydb/hono'
+
+const out = {}
+out.sameDatabaseClass = [libsql(':memory:'), neon('postgres://u@h/db'), planetscale('mysql://u:p@h/db')].every((d) => d instanceof Database)
+try { new Registry({ database: neon('postgres://u@h/db', { fetchEndpoint: 5 }) }) } catch (e) { out.driverErrorIsCoreClass = e instanceof LazyDbError && e.code }
+out.adaptersShareHandler = vercelHandler === handler && netlifyHandler === handler
+out.adapterTypes = [typeof withRegistry, typeof lambdaHandler, typeof lazydb]
+// A URL alone: the driver table the libsql subpath registered into is the one the core reads.
+const registry = new Registry({ database: ':memory:', warn: false })
+const run = handler(registry, () => registry.database.query('select 40 + 2 as answer'))
+out.rows = (await run()).rows.map((r) => ({ ...r }))
+out.connects = registry.stats().databases.default.connects
+await registry.disconnect({ force: true })
+console.log(JSON.stringify(out))
+`
+
+describe('the built package (dist/, through package.json exports)', () => {
+  it('the main entry is a single module; each subpath imports only the main entry', () => {
+    expect(relativeImports('index.js')).toEqual([])
+    const subpaths = [...readdirSync(`${root}dist/drivers`).map((f) => `drivers/${f}`), ...readdirSync(`${root}dist/platforms`).map((f) => `platforms/${f}`)].filter((f) => f.endsWith('.js'))
+    expect(subpaths.length).toBe(8)
+    for (const file of subpaths) {
+      const imports = relativeImports(file)
+      expect(imports.length, file).toBeGreaterThan(0)
+      expect(new Set(imports), file).toEqual(new Set(['../index.js']))
+    }
+  })
+
+  it('every subpath shares the core classes and driver table', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', PROBE], { cwd: root, timeout: 20_000 })
+    const out = JSON.parse(stdout.trim().split('\n').at(-1)!)
+    expect(out).toEqual({
+      sameDatabaseClass: true,
+      driverErrorIsCoreClass: 'CONFIG_INVALID',
+      adaptersShareHandler: true,
+      adapterTypes: ['function', 'function', 'function'],
+      rows: [{ answer: 42 }],
+      connects: 1,
+    })
+  })
+})
