@@ -27,7 +27,17 @@ async function nullDriverLayers(thrashKB = 0) {
     sink.value = sum
   }
   const rawCall = async () => (thrash(), { rows: [{ 1: 1 }], columns, rowsAffected: 0 })
-  const client = { raw: rawCall, query: async () => (thrash(), { rows: [{ 1: 1 }], rowCount: 1, columns }), batch: async () => [], begin: async () => { throw new Error('none') }, close: async () => {} }
+  // The DriverClient shape (src/drivers/driver.ts): execute resolves to the driver's own result, toResult maps it.
+  const client = {
+    raw: rawCall,
+    execute: rawCall,
+    toResult: (native) => ({ rows: native.rows, rowCount: native.rows.length, columns: native.columns }),
+    batch: async () => [],
+    begin: async () => {
+      throw new Error('none')
+    },
+    close: async () => {},
+  }
   // Registered under 'libsql' in this process only (this process never loads the real driver).
   registerDriver({ name: 'libsql', classify: () => ({}), connect: async () => client })
   const viaHandler = new Registry({ database: 'file:/lazydb-bench-null-a' })
