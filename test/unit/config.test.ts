@@ -56,7 +56,7 @@ describe('config checked at construction', () => {
   })
 
   it("checks a registered driver's options at construction, with no I/O", () => {
-    const neonError = thrown(() => new Registry({ database: neon('postgres://u:p@db.example.com/app', { fetchEndpoint: 5 }), extra: {} }))
+    const neonError = thrown(() => new Registry({ database: neon('postgres://u:p@db.example.com/app', { fetchEndpoint: 5 as never }), extra: {} }))
     expect(neonError).toMatchObject({ code: 'CONFIG_INVALID', database: 'default' })
     expect(neonError.message).toMatch(/fetchEndpoint/)
     const viaUrl = thrown(() => new Registry({ database: ':memory:', extra: { orders: { url: 'postgres://u:p@h/db?transport=ws', max: 0 } } }))
@@ -65,7 +65,7 @@ describe('config checked at construction', () => {
     const psError = thrown(() => new Registry({ database: planetscale('mysql://u:p@h/db', { cast: 'int' as never }) }))
     expect(psError).toMatchObject({ code: 'CONFIG_INVALID', database: 'default' })
     expect(psError.message).toMatch(/cast must be a function/)
-    expect(new Registry({ database: neon('postgres://u:p@h/db', { fetchEndpoint: 'http://127.0.0.1:1/sql' }) }).stats().databases.default.connects).toBe(0)
+    expect(new Registry({ database: neon('postgres://u:p@h/db', { fetchEndpoint: 'http://127.0.0.1:1/sql' }) }).stats().databases.default!.connects).toBe(0)
   })
 
   it('picks the lifetime per platform and transport', () => {
