@@ -94,8 +94,26 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
     expect(o.last.stats.databases.default).toMatchObject({ connects: 101, errors: 0 })
     expect(o.last.stats.invocations).toMatchObject({ total: 101, cold: 1 })
     expect(o.maxServerConnections).toBeLessThanOrEqual(1)
+    expect(o.last.closes.filter((r) => r !== 'idle' && r !== 'stale')).toEqual([])
     const report = await fn.shutdown()
     expect(report?.error).toBeUndefined()
+    expect(await waitForConnectionCount(0, app)).toBe(0)
+  })
+
+  it('20 cycles, each freeze longer than idleTimeoutMs with the socket left open: the idle check alone replaces it', async () => {
+    // Nothing drops the socket, so only the idle timeout (not a dead socket) can retire it on thaw.
+    const app = `${APP}-open`
+    const IDLE_TIMEOUT_MS = 20
+    const fn = await start(app, { LAZYDB_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) })
+    const o = await cycles(fn, app, 20, async () => {
+      await sleep(IDLE_TIMEOUT_MS + 10)
+    })
+    print('freeze > idleTimeoutMs, socket open', 20, o)
+    expect(o.failures).toEqual([])
+    expect(o.last.stats.databases.default).toMatchObject({ connects: 21, closes: 20, errors: 0 })
+    expect(o.last.closes.filter((r) => r !== 'idle' && r !== 'stale')).toEqual([])
+    expect(o.maxServerConnections).toBeLessThanOrEqual(1)
+    await fn.shutdown()
     expect(await waitForConnectionCount(0, app)).toBe(0)
   })
 
@@ -133,6 +151,7 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
     await Promise.all(started.map((fn) => fn.shutdown()))
     await expect.poll(() => gateway.openConnections).toBe(0)
     expect(await waitForConnectionCount(0, `${APP}-long`)).toBe(0)
+    expect(await waitForConnectionCount(0, `${APP}-open`)).toBe(0)
     expect(await waitForConnectionCount(0, `${APP}-short`)).toBe(0)
     expect(await waitForConnectionCount(0, `${APP}-queued`)).toBe(0)
   })

@@ -192,4 +192,25 @@ describe.skipIf(!pgUp)('AWS Lambda freeze harness (child process, SIGSTOP/SIGCON
     expect(third.stats.databases.default).toMatchObject({ connects: 2, errors: 0 })
     expect(gateway.connectionsOpened).toBe(2)
   })
+
+  it('a freeze longer than the idle timeout with the socket still open: the idle timeout alone closes it, and the next invocation reconnects', async () => {
+    gateway.resetCounters()
+    const before = await invoke(httpEvent('GET', '/notes'))
+    expect(before.error).toBeUndefined()
+    const { connects, closes } = before.stats.databases.default!
+    expect(gateway.openConnections).toBe(1)
+
+    // Nothing drops the socket: only the idle timeout, checked on thaw (timers stopped while frozen), can retire it.
+    child.kill('SIGSTOP')
+    await sleep(IDLE_TIMEOUT_MS * 2)
+    expect(gateway.openConnections).toBe(1)
+    child.kill('SIGCONT')
+
+    const after = await invoke(httpEvent('GET', '/notes'))
+    expect(after.error).toBeUndefined()
+    expect(after.result!.statusCode).toBe(200)
+    expect(after.stats.databases.default).toMatchObject({ connects: connects + 1, closes: closes + 1, errors: 0 })
+    expect(gateway.connectionsOpened).toBe(1)
+    await expect.poll(() => gateway.openConnections).toBe(1)
+  })
 })
