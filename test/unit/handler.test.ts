@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { handler, LazyDbError, Registry, type WarningEvent } from 'lazydb'
 import { tempDir } from '../support/tmp.js'
 
@@ -47,6 +47,28 @@ describe('handler', () => {
     expect(stats.databases.default).toMatchObject({ connects: 1, queries: 5 })
     expect(warnings).toEqual([])
     await registry.disconnect()
+  })
+
+  it('counts exactly one cold invocation per process, across registries and copies of the module', async () => {
+    // A fresh process as far as lazydb can tell: no flag on globalThis, a freshly evaluated module.
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for('lazydb.cold-start-seen')]
+    vi.resetModules()
+    const fresh = await import('lazydb')
+    const a = new fresh.Registry({ database: fileUrl() })
+    const b = new fresh.Registry({ database: fileUrl() })
+    const viaA = fresh.handler(a, async () => (await a.database.query('select 1')).rowCount)
+    const viaB = fresh.handler(b, async () => (await b.database.query('select 1')).rowCount)
+    await Promise.all([viaA(), viaA(), viaB()])
+    await viaB()
+    expect(a.stats().invocations).toEqual({ total: 2, cold: 1 })
+    expect(b.stats().invocations).toEqual({ total: 2, cold: 0 })
+    // A second copy of lazydb in the same process (another bundle) does not count a cold start again.
+    vi.resetModules()
+    const copy = await import('lazydb')
+    const c = new copy.Registry({ database: fileUrl() })
+    await copy.handler(c, async () => undefined)()
+    expect(c.stats().invocations).toEqual({ total: 1, cold: 0 })
+    await Promise.all([a.disconnect(), b.disconnect(), c.disconnect()])
   })
 
   it('accepts a registry factory called with the invocation arguments', async () => {
