@@ -30,6 +30,17 @@ describe('config checked at construction', () => {
     expect(error.message).toContain('"reports"')
   })
 
+  it.each([
+    ['a bad URL', 'postgres://'],
+    ['an unknown scheme', 'redis://localhost:6379'],
+    ['an object without a url', { driver: 'libsql' }],
+  ])('rejects %s in the default slot with CONFIG_INVALID naming "default"', (_what, value) => {
+    const error = thrown(() => new Registry({ database: value as string, extra: { fine: ':memory:' } }))
+    expect(error.code).toBe('CONFIG_INVALID')
+    expect(error.database).toBe('default')
+    expect(error.message).toContain('"default"')
+  })
+
   it('rejects a missing default database and an unknown driver or scope', () => {
     expect(thrown(() => new Registry({ database: undefined as never })).message).toMatch(/"default": no URL/)
     expect(thrown(() => new Registry({ database: { url: ':memory:', driver: 'oracle' as never } })).message).toMatch(/unknown driver/)
