@@ -40,21 +40,28 @@ function canConnect(options: { path: string } | { host: string; port: number }, 
   })
 }
 
+/** Where the tests look for MariaDB (a test of the CI guard points it elsewhere). */
+export interface MariadbLocation {
+  socket: string
+  port: number
+}
+const MARIADB_LOCATION: MariadbLocation = { socket: MARIADB_SOCKET, port: MARIADB_CREDENTIALS.port }
+
 /** True when the server accepts connections on its socket or on 127.0.0.1:3306. */
-export async function mariadbAvailable(): Promise<boolean> {
-  if (await canConnect({ path: MARIADB_SOCKET })) return true
-  return canConnect({ host: MARIADB_CREDENTIALS.host, port: MARIADB_CREDENTIALS.port })
+export async function mariadbAvailable(where = MARIADB_LOCATION): Promise<boolean> {
+  if (await canConnect({ path: where.socket })) return true
+  return canConnect({ host: MARIADB_CREDENTIALS.host, port: where.port })
 }
 
 /**
  * For `describe.skipIf(!(await requireMariadb()))`: true when MariaDB runs; under CI
  * (`CI=true`) a missing server is an error, elsewhere it logs how to start it and returns false.
  */
-export async function requireMariadb(): Promise<boolean> {
-  if (await mariadbAvailable()) return true
+export async function requireMariadb(where = MARIADB_LOCATION): Promise<boolean> {
+  if (await mariadbAvailable(where)) return true
   const howTo = `start it with: ${MARIADB_START_COMMAND} (then wait on \`mysqladmin ping --silent\`)`
   if (process.env.CI === 'true') {
-    throw new Error(`MariaDB is required under CI but is not reachable on ${MARIADB_SOCKET} or 127.0.0.1:3306; ${howTo}`)
+    throw new Error(`MariaDB is required under CI but is not reachable on ${where.socket} or 127.0.0.1:${where.port}; ${howTo}`)
   }
   console.warn(`[lazydb tests] MariaDB is not running; skipping its tests. To run them, ${howTo}`)
   return false

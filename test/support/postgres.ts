@@ -28,8 +28,8 @@ export function pgUrlFor(hostPort = `${PG_HOST}:${PG_PORT}`, options: PgUrlOptio
 /** The same database behind a fake Neon host and password, as the drivers see it in tests. */
 export const NEON_URL = pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked' })
 
-async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1000 })
+async function withClient<T>(fn: (client: pg.Client) => Promise<T>, url = PG_URL): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
   client.on('error', () => {})
   await client.connect()
   try {
@@ -39,9 +39,9 @@ async function withClient<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> 
   }
 }
 
-export async function postgresAvailable(): Promise<boolean> {
+export async function postgresAvailable(url = PG_URL): Promise<boolean> {
   try {
-    await withClient((client) => client.query('SELECT 1'))
+    await withClient((client) => client.query('SELECT 1'), url)
     return true
   } catch {
     return false
@@ -52,9 +52,10 @@ export async function postgresAvailable(): Promise<boolean> {
  * True when PostgreSQL is up. Under CI a missing server is an error; elsewhere a message is
  * printed and false returned so tests can skip (`describe.skipIf(!ok)`, `ctx.skip()`).
  */
-export async function requirePostgres(): Promise<boolean> {
-  if (await postgresAvailable()) return true
-  const what = `PostgreSQL on ${PG_HOST}:${PG_PORT} (trust auth, user postgres, database test)`
+export async function requirePostgres(url = PG_URL): Promise<boolean> {
+  if (await postgresAvailable(url)) return true
+  const { host } = new URL(url)
+  const what = `PostgreSQL on ${host} (trust auth, user postgres, database test)`
   if (process.env.CI === 'true') {
     throw new Error(`${what} is required under CI but is not reachable. Start it with: ${PG_START_COMMAND}`)
   }
