@@ -1,4 +1,4 @@
-import { argumentError, describeValue, LazyDbError } from './errors.js'
+import { argumentError, describeValue, LazyDbError, quoted } from './errors.js'
 import { Registry } from './registry.js'
 
 export interface HandlerOptions {
@@ -40,7 +40,7 @@ export function handler<A extends unknown[], R>(registry: RegistrySource<A>, fn:
   if (!(registry instanceof Registry) && typeof registry !== 'function') {
     throw argumentError('handler', `the first argument must be a Registry or a function returning one (got ${describeValue(registry)})`, 'Call handler(registry, fn) or handler((req, env) => Registry.fromEnv(env), fn)')
   }
-  if (options !== undefined && (typeof options !== 'object' || options === null)) throw argumentError('handler', `options must be an object (got ${describeValue(options)})`, 'Pass { eager: true } or nothing')
+  if (options !== undefined) checkOptions(options)
   const eager = options?.eager === true
   const timeoutMs = options?.timeoutMs
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
@@ -61,6 +61,14 @@ export function handler<A extends unknown[], R>(registry: RegistrySource<A>, fn:
     if (timeoutMs === undefined) return invoke(target, fn, eager, this, a, b, c)
     return invokeWithin(timeoutMs, target, fn, eager, this, a, b, c)
   } as unknown as (...args: A) => Promise<Awaited<R>>
+}
+
+function checkOptions(options: HandlerOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw argumentError('handler', `options must be an object (got ${describeValue(options)})`, 'Pass { eager: true } or nothing')
+  for (const key of Object.keys(options)) {
+    if (key !== 'eager' && key !== 'timeoutMs') throw argumentError('handler', `unknown option ${quoted(key)}`, 'Use eager and timeoutMs, or leave the options out')
+  }
+  if (options.eager !== undefined && typeof options.eager !== 'boolean') throw argumentError('handler', `eager must be a boolean (got ${describeValue(options.eager)})`, 'Pass { eager: true } or leave it out')
 }
 
 function resolve(factory: AnyFunction, thisArg: unknown, a: unknown, b: unknown, c: unknown): Registry {

@@ -111,12 +111,25 @@ export class Registry implements DatabaseOwner {
     if (typeof source !== 'object' || source === null) {
       throw configError(undefined, 'Registry.fromEnv() found no environment', 'Pass the env object your platform gives you: Registry.fromEnv(env)')
     }
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw configError(undefined, `Registry.fromEnv() options must be an object (got ${describeValue(options)})`, 'Pass Registry.fromEnv(env, { warn: false }) or leave them out')
+    }
     const found: [string, string][] = []
     for (const [key, value] of Object.entries(source)) {
-      if (typeof value === 'string' && /^DATABASE_URL(_[A-Z0-9_]+)?$/.test(key)) found.push([key, value])
+      if (value === undefined || !/^DATABASE_URL(_[A-Z0-9_]+)?$/.test(key)) continue
+      if (typeof value !== 'string') {
+        const alias = key === 'DATABASE_URL' ? 'default' : key.slice('DATABASE_URL_'.length).toLowerCase()
+        throw configError(alias, `${key} must be a URL string (got ${describeValue(value)})`, `Set ${key} to the connection URL (file:…, postgres://…, mysql://…), or remove it`)
+      }
+      found.push([key, value])
     }
     found.sort((a, b) => (a[0] < b[0] ? -1 : 1))
-    const cacheKey = JSON.stringify([found, options])
+    let cacheKey: string
+    try {
+      cacheKey = JSON.stringify([found, options])
+    } catch (error) {
+      throw configError(undefined, `Registry.fromEnv() options must be plain data besides the hooks (${(error as Error).message})`, 'Pass numbers, strings and booleans, e.g. { retry: { attempts: 3 } }')
+    }
     const cached = envCache.get(cacheKey)
     if (cached !== undefined) return cached
     const main = found.find(([key]) => key === 'DATABASE_URL')
@@ -189,7 +202,7 @@ export class Registry implements DatabaseOwner {
    * afterwards connects again lazily, so a later invocation in the same process still works.
    */
   async disconnect(options?: DisconnectOptions): Promise<void> {
-    if (options !== undefined && (typeof options !== 'object' || options === null)) throw argumentError('disconnect', `options must be an object (got ${describeValue(options)})`, 'Pass { force: true } or nothing')
+    if (options !== undefined) checkDisconnectOptions(options)
     if (options?.force === true) this.#connectCount = 0
     else if (this.#connectCount > 0 && --this.#connectCount > 0) return
     await this.#closeAll(options?.force === true)
@@ -310,6 +323,12 @@ export class Registry implements DatabaseOwner {
     const byConnection = this.#connections
     await Promise.allSettled(byConnection.filter((c) => clients.has(c)).map((c) => c.closeScoped(clients.get(c)!)))
   }
+}
+
+function checkDisconnectOptions(options: DisconnectOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw argumentError('disconnect', `options must be an object (got ${describeValue(options)})`, 'Pass { force: true } or nothing')
+  for (const key of Object.keys(options)) if (key !== 'force') throw argumentError('disconnect', `unknown option ${quoted(key)}`, 'Use force, or leave the options out')
+  if (options.force !== undefined && typeof options.force !== 'boolean') throw argumentError('disconnect', `force must be a boolean (got ${describeValue(options.force)})`, 'Pass { force: true } or leave it out')
 }
 
 function callWith(fn: (...args: unknown[]) => unknown, thisArg: unknown, a: unknown, b: unknown, c: unknown): unknown {

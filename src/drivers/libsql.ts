@@ -1,6 +1,7 @@
 import { createClient, type Client, type InArgs, type InStatement, type ResultSet, type Transaction } from '@libsql/client'
 import type { DatabaseOptions } from '../config.js'
 import { Database } from '../database.js'
+import { configError, describeValue } from '../errors.js'
 import type { Driver, DriverClient, DriverTransaction, ErrorInfo, ResolvedConfig } from './driver.js'
 import { registerDriver } from './load.js'
 import { classifyNetwork } from './network-errors.js'
@@ -20,7 +21,43 @@ export type LibsqlOptions = Omit<DatabaseOptions, 'url' | 'driver'> & { createCl
  * export const registry = new Registry({ database: libsql(env.DATABASE_URL, { authToken: env.TOKEN }) })
  */
 export function libsql(url: string, options?: LibsqlOptions): Database {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw configError(undefined, `libsql() options must be an object (got ${describeValue(options)})`, 'Pass libsql(url, { authToken }) or leave the options out')
+  }
   return new Database({ ...options, url, driver: 'libsql' })
+}
+
+
+const isString = (v: unknown) => typeof v === 'string'
+const isBoolean = (v: unknown) => typeof v === 'boolean'
+const isFunction = (v: unknown) => typeof v === 'function'
+const isAtLeastZero = (v: unknown) => typeof v === 'number' && v >= 0
+
+/** The options `createClient` takes besides `url` (and lazydb's `createClient`), with what each must be. */
+const OPTIONS: Record<string, [ok: (value: unknown) => boolean, expected: string]> = {
+  authToken: [isString, 'a string'],
+  encryptionKey: [isString, 'a string'],
+  remoteEncryptionKey: [isString, 'a string'],
+  syncUrl: [isString, 'a string'],
+  syncInterval: [isAtLeastZero, 'a number of seconds ≥ 0'],
+  readYourWrites: [isBoolean, 'a boolean'],
+  offline: [isBoolean, 'a boolean'],
+  tls: [isBoolean, 'a boolean'],
+  intMode: [(v) => v === 'number' || v === 'bigint' || v === 'string', '"number", "bigint" or "string"'],
+  fetch: [isFunction, 'a function'],
+  concurrency: [isAtLeastZero, 'a number ≥ 0'],
+  timeout: [isAtLeastZero, 'a number of milliseconds ≥ 0'],
+  createClient: [isFunction, 'a function'],
+}
+
+/** Checks the libSQL options; no I/O. The value itself is never quoted: it may be a token or key. */
+function checkOptions(config: ResolvedConfig): void {
+  for (const [name, [ok, expected]] of Object.entries(OPTIONS)) {
+    const value = config.options[name]
+    if (value !== undefined && !ok(value)) {
+      throw configError(config.alias, `the libSQL option ${name} must be ${expected} (got ${describeValue(value)})`, `Pass ${name} as ${expected}, or leave it out`)
+    }
+  }
 }
 
 function toResult(rs: ResultSet): QueryResult {
@@ -97,6 +134,7 @@ function ensureDirectory(url: string): void {
 
 export const libsqlDriver: Driver = {
   name: 'libsql',
+  validate: checkOptions,
   async connect(config: ResolvedConfig): Promise<DriverClient> {
     ensureDirectory(config.url)
     const { createClient: create = createClient, ...options } = config.options as LibsqlOptions

@@ -1,4 +1,5 @@
 import { Database } from '../database.js'
+import { configError, describeValue } from '../errors.js'
 import type { Scope } from '../types.js'
 import { registerDriver } from './load.js'
 import { neonHttpDriver } from './neon-http.js'
@@ -55,6 +56,7 @@ export interface NeonOptions {
   [option: string]: unknown
 }
 
+
 /** `?transport=ws` in a Postgres URL selects the WebSocket Pool. */
 function transportOf(url: string): string | undefined {
   return /[?&]transport=([^&#]*)/i.exec(url)?.[1]?.toLowerCase()
@@ -70,7 +72,10 @@ function transportOf(url: string): string | undefined {
  * const pooled = neon(`${env.DATABASE_URL}?transport=ws`, { max: 5 })
  */
 export function neon(url: string, options?: NeonOptions): Database {
-  const driver = options?.driver ?? (transportOf(url) === 'ws' ? 'neon-ws' : 'neon-http')
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+    throw configError(undefined, `neon() options must be an object (got ${describeValue(options)})`, "Pass neon(url, { driver: 'neon-ws' }) or leave the options out")
+  }
+  const driver = options?.driver ?? (typeof url === 'string' && transportOf(url) === 'ws' ? 'neon-ws' : 'neon-http')
   return new Database({ ...options, url, driver })
 }
 

@@ -4,16 +4,8 @@ import { libsql } from 'lazydb/libsql'
 import { neon } from 'lazydb/neon'
 import { planetscale } from 'lazydb/planetscale'
 import { exposed } from '../support/exposed.js'
+import { thrown } from '../support/thrown.js'
 
-function thrown(fn: () => unknown): LazyDbError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(LazyDbError)
-    return error as LazyDbError
-  }
-  throw new Error('expected a LazyDbError')
-}
 
 
 describe('config checked at construction', () => {

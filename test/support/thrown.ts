@@ -1,0 +1,13 @@
+import { expect } from 'vitest'
+import { LazyDbError } from 'lazydb'
+
+/** The LazyDbError `fn` throws synchronously; fails the test if it throws anything else or nothing. */
+export function thrown(fn: () => unknown): LazyDbError {
+  try {
+    fn()
+  } catch (error) {
+    expect(error).toBeInstanceOf(LazyDbError)
+    return error as LazyDbError
+  }
+  throw new Error('expected a LazyDbError')
+}
