@@ -56,7 +56,21 @@ afterAll(async () => {
 })
 let gatewayClosed = false
 
-conformance('planetscale', mysqlDialect, async () => ({ registry: await open(planetscale((await gateway()).url())) }), hasMariadb)
+conformance(
+  'planetscale',
+  mysqlDialect,
+  async () => {
+    const registry = await open(planetscale((await gateway()).url()))
+    // mysql2 straight to MariaDB, with the final SQL the driver itself produces (its own `format`).
+    const direct = await mysqlDirect({ supportBigNumbers: true, bigNumberStrings: true, dateStrings: true })
+    const reference = async (text: string, params?: unknown[]) => {
+      const [rows] = await direct.query(params === undefined ? text : format(text, params))
+      return (rows as Array<Record<string, unknown>>).map(plainBytes)
+    }
+    return { registry, reference, cleanup: () => direct.end() }
+  },
+  hasMariadb,
+)
 
 
 

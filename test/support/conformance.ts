@@ -16,8 +16,13 @@ export interface Dialect {
 
 export interface ConformanceTarget {
   registry: Registry
-  /** A second, independent session to check isolation, where the test can make one. */
   cleanup?: () => Promise<void>
+  /**
+   * The same SQL sent straight to the database, around the driver under test (mysql2 beside the
+   * PlanetScale gateway): given one, every test also checks its outcome through it, so a gateway
+   * bug can't hide a driver bug. Resolves to the rows; rejects with the database's own error.
+   */
+  reference?: (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>
 }
 
 /**
@@ -43,25 +48,42 @@ export function conformance(label: string, dialect: Dialect, open: () => Promise
     })
 
     const db = () => target.registry.database
-    const count = async () => Number(Object.values((await db().query(`select count(*) as n from ${table}`)).rows[0]!)[0])
+    const firstValue = (rows: readonly Record<string, unknown>[]) => Number(Object.values(rows[0]!)[0])
+    const count = async () => {
+      const n = firstValue((await db().query(`select count(*) as n from ${table}`)).rows)
+      if (target.reference !== undefined) expect(firstValue(await target.reference(`select count(*) as n from ${table}`)), 'count through the reference').toBe(n)
+      return n
+    }
+    /** Runs a statement that must fail through the reference too, and expects the same errno. */
+    const sameFailure = async (error: LazyDbError, text: string, params?: unknown[]) => {
+      if (target.reference === undefined) return
+      const direct = (await target.reference(text, params).then(() => undefined, (e: unknown) => e)) as { errno?: number } | undefined
+      expect(direct, 'the reference rejects the statement too').toBeDefined()
+      expect(error.errno).toBe(direct!.errno)
+    }
 
     it('runs a query with params and reports rows, columns and rowCount', async () => {
       const result = await db().query<{ a: unknown; b: unknown }>(`select ${p(1)} as a, ${p(2)} as b`, ['x', 'y'])
       expect(result.rows).toEqual([{ a: 'x', b: 'y' }])
       expect(result.columns).toEqual(['a', 'b'])
       expect(result.rowCount).toBe(1)
+      if (target.reference !== undefined) expect(await target.reference(`select ${p(1)} as a, ${p(2)} as b`, ['x', 'y'])).toEqual(result.rows)
     })
 
     it('inserts and reports rowCount (and lastInsertId where the driver has one)', async () => {
       const result = await db().query(`insert into ${table} (name) values (${p(1)})`, ['first'])
       expect(result.rowCount).toBe(1)
       if (dialect.lastInsertId) expect(result.lastInsertId).toMatch(/^[1-9][0-9]*$/)
+      if (target.reference !== undefined && dialect.lastInsertId) {
+        expect(await target.reference(`select id, name from ${table} where name = ${p(1)}`, ['first'])).toEqual([{ id: result.lastInsertId, name: 'first' }])
+      }
     })
 
     it('binds sql`` values instead of splicing them', async () => {
       const evil = "x' or 1=1 --"
       const { rows } = await db().sql<{ v: string }>`select ${evil} as v`
       expect(rows[0]!.v).toBe(evil)
+      if (target.reference !== undefined) expect(await target.reference(`select ${p(1)} as v`, [evil])).toEqual(rows)
       const hit = await db().sql`select id from ${table as never}`.catch((error: unknown) => error)
       expect(hit).toBeInstanceOf(LazyDbError) // a value is never an identifier either
     })
@@ -118,12 +140,14 @@ export function conformance(label: string, dialect: Dialect, open: () => Promise
       expect(error.database).toBe('default')
       expect(error.cause).toBeInstanceOf(Error)
       if (dialect.uniqueSqlState !== undefined) expect(error.sqlState).toBe(dialect.uniqueSqlState)
+      await sameFailure(error, `insert into ${table} (name) values (${p(1)})`, ['dupe'])
     })
 
     it('surfaces a syntax error as QUERY_FAILED', async () => {
       const error = (await db().query('selec nothing').catch((e: unknown) => e)) as LazyDbError
       expect(error.code).toBe('QUERY_FAILED')
       expect(error.message).toMatch(/selec|syntax/i)
+      await sameFailure(error, 'selec nothing')
     })
 
     it('handler() rolls back a transaction that fn left open', async () => {
