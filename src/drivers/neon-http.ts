@@ -4,7 +4,7 @@ import type { Params, QueryResult, Statement, TransactionOptions } from '../type
 import type { Driver, DriverClient, DriverTransaction, ResolvedConfig } from './driver.js'
 import { asError, classifyNeon, sessionError } from './neon-errors.js'
 import { beginOn, endClient, openSession, SessionTransaction, socketSettings } from './neon-session.js'
-import { checkNeonOptions, driverUrl, positional, searchPathValue, SET_SEARCH_PATH, toResult } from './neon-shared.js'
+import { checkNeonOptions, driverUrl, positional, searchPathValue, SET_SEARCH_PATH, toResult, type ResultLike } from './neon-shared.js'
 
 type Sql = NeonQueryFunction<false, true>
 
@@ -15,14 +15,16 @@ type Globals = Partial<Record<(typeof GLOBAL_ONLY)[number], unknown>>
 /** Global-only values lazydb installed as the process-wide default (where none was set). */
 const installed = new Map<string, unknown>()
 
+/** No database set a global-only option: queries go out as they are, with no swap. */
+const noGlobals = (globals: Globals | undefined): boolean => globals === undefined && installed.size === 0
+
 /**
- * Runs `start` with this database's global-only settings in place. The driver reads them when a
- * query starts executing, synchronously, so they are swapped in for that instant and put back:
- * databases with different endpoints in one process each reach their own, and a database without
- * one does not pick up the default another database installed.
+ * Puts this database's global-only settings in place and returns what they replaced. The driver
+ * reads them synchronously as a query starts, so they are swapped in for that instant and put
+ * back: databases with different endpoints in one process each reach their own, and a database
+ * without one does not pick up the default another database installed.
  */
-function withGlobals<T>(globals: Globals | undefined, start: () => Promise<T>): Promise<T> {
-  if (globals === undefined && installed.size === 0) return start()
+function swapIn(globals: Globals | undefined): unknown[] {
   const opts = neonConfig.opts as Record<string, unknown>
   const saved = GLOBAL_ONLY.map((name) => opts[name])
   for (const name of GLOBAL_ONLY) {
@@ -30,10 +32,33 @@ function withGlobals<T>(globals: Globals | undefined, start: () => Promise<T>): 
     if (own !== undefined) opts[name] = own
     else if (installed.has(name) && opts[name] === installed.get(name)) opts[name] = undefined
   }
+  return saved
+}
+
+function restore(saved: unknown[]): void {
+  const opts = neonConfig.opts as Record<string, unknown>
+  GLOBAL_ONLY.forEach((name, i) => (opts[name] = saved[i]))
+}
+
+/** Sends the driver's lazy query (its `then` sends it) with the database's globals in place. */
+function send<T>(globals: Globals | undefined, query: PromiseLike<T>): PromiseLike<T> {
+  if (noGlobals(globals)) return query
+  const saved = swapIn(globals)
   try {
-    return start()
+    return query.then()
   } finally {
-    GLOBAL_ONLY.forEach((name, i) => (opts[name] = saved[i]))
+    restore(saved)
+  }
+}
+
+/** `sql.transaction` starts at once (not lazily), so the call itself runs inside the swap. */
+function sendTransaction(globals: Globals | undefined, sql: Sql, queries: Parameters<Sql['transaction']>[0] & unknown[]): Promise<ResultLike[]> {
+  if (noGlobals(globals)) return sql.transaction(queries) as Promise<ResultLike[]>
+  const saved = swapIn(globals)
+  try {
+    return sql.transaction(queries) as Promise<ResultLike[]>
+  } finally {
+    restore(saved)
   }
 }
 
@@ -51,11 +76,6 @@ class NeonHttpClient implements DriverClient {
     readonly globals: Globals | undefined,
   ) {}
 
-  /** `.then` makes the driver's lazy query promise execute now, while the globals are in place. */
-  #run<T>(start: () => PromiseLike<T>): Promise<T> {
-    return withGlobals(this.globals, () => Promise.resolve(start().then((value) => value)))
-  }
-
   toResult(native: unknown): QueryResult {
     return native as QueryResult
   }
@@ -63,8 +83,8 @@ class NeonHttpClient implements DriverClient {
   async execute(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
     const sql = this.raw
     const values = positional(params)
-    if (schema === undefined) return toResult(await this.#run(() => sql.query(text, values)))
-    const results = await this.#run(() => sql.transaction([sql.query(SET_SEARCH_PATH, [searchPathValue(schema)]), sql.query(text, values)]))
+    if (schema === undefined) return toResult(await send(this.globals, sql.query(text, values)))
+    const results = await sendTransaction(this.globals, sql, [sql.query(SET_SEARCH_PATH, [searchPathValue(schema)]), sql.query(text, values)])
     return toResult(results[1]!)
   }
 
@@ -73,7 +93,7 @@ class NeonHttpClient implements DriverClient {
     const queries = statements.map((s) => sql.query(s.text, positional(s.params)))
     if (queries.length === 0) return []
     if (schema !== undefined) queries.unshift(sql.query(SET_SEARCH_PATH, [searchPathValue(schema)]))
-    const results = await this.#run(() => sql.transaction(queries))
+    const results = await sendTransaction(this.globals, sql, queries)
     return results.slice(schema === undefined ? 0 : 1).map(toResult)
   }
 
