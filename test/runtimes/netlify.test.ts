@@ -1,6 +1,7 @@
 // The Netlify example (functions/netlify/notes.ts), bundled as for Netlify (node, `netlify`
-// condition), invoked DIRECTLY with a v2-like `(Request, Context)`: @netlify/dev is not installed
-// here. The Context carries `waitUntil`, as Netlify's does; `globalThis.Netlify` is installed as
+// condition), invoked DIRECTLY with a v2-like `(Request, Context)`, so that one module instance
+// serves many calls (netlify-dev.test.ts runs it in Netlify's emulator, which reloads it for every
+// request). The Context carries `waitUntil`, as Netlify's does; `globalThis.Netlify` is installed as
 // the v2 runtime does, so detection can see Netlify. libSQL over HTTP through the Hrana gateway.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Registry } from 'lazydb'
