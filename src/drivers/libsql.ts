@@ -4,7 +4,7 @@ import { Database } from '../database.js'
 import { configError, describeValue } from '../errors.js'
 import type { Driver, DriverClient, DriverTransaction, ErrorInfo, ResolvedConfig } from './driver.js'
 import { registerDriver } from './load.js'
-import { classifyNetwork } from './network-errors.js'
+import { classifyNetwork, classifyNetworkCode } from './network-errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../types.js'
 
 /**
@@ -91,11 +91,41 @@ class LibsqlTransaction implements DriverTransaction {
   }
 }
 
+/** How long a WebSocket client must have been idle before a statement first lets pending I/O run. */
+const SETTLE_AFTER_IDLE_MS = 50
+
+const nextTurn: () => Promise<void> =
+  typeof setImmediate === 'function' ? () => new Promise((resolve) => setImmediate(resolve)) : () => new Promise((resolve) => setTimeout(resolve, 0))
+// Two turns: one to read the peer's FIN, one for the socket to close once its own FIN is out,
+// which is when the WebSocket (and so the client) hears of it.
+const settleIo = () => nextTurn().then(nextTurn)
+
 class LibsqlClient implements DriverClient {
-  constructor(readonly raw: Client) {}
+  readonly #socket: boolean
+  #lastActive = performance.now()
+
+  constructor(readonly raw: Client) {
+    this.#socket = raw.protocol === 'ws'
+  }
+
+  /**
+   * After a pause (a freeze, a quiet spell) the far side's close of the WebSocket may be waiting
+   * unread; the client only reopens a socket it knows is closed, and would otherwise send the
+   * statement into the dead one. Letting the I/O already received run first makes it see the close.
+   * The client's socket is private, so unlike neon-ws there is no readyState to check afterwards.
+   */
+  #settle(): Promise<void> | undefined {
+    if (!this.#socket) return undefined
+    const now = performance.now()
+    const idle = now - this.#lastActive >= SETTLE_AFTER_IDLE_MS
+    this.#lastActive = now
+    return idle ? settleIo() : undefined
+  }
 
   execute(text: string, params: Params | undefined): Promise<ResultSet> {
-    return this.raw.execute(statement(text, params))
+    const settling = this.#settle()
+    if (settling === undefined) return this.raw.execute(statement(text, params))
+    return settling.then(() => this.raw.execute(statement(text, params)))
   }
 
   toResult(native: unknown): QueryResult {
@@ -103,11 +133,13 @@ class LibsqlClient implements DriverClient {
   }
 
   async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
+    await this.#settle()
     const results = await this.raw.batch(statements.map((s) => statement(s.text, s.params)), 'write')
     return results.map(toResult)
   }
 
   async begin(options: TransactionOptions | undefined): Promise<DriverTransaction> {
+    await this.#settle()
     return new LibsqlTransaction(await this.raw.transaction(options?.readOnly === true ? 'read' : 'write'))
   }
 
@@ -132,6 +164,22 @@ function ensureDirectory(url: string): void {
   fs?.mkdirSync(decodeURIComponent(path.slice(0, slash)), { recursive: true })
 }
 
+/**
+ * The WebSocket client's errors (HRANA_WEBSOCKET_ERROR) keep only the socket's message: a refused
+ * or failed connect ("connect ECONNREFUSED …"), a socket closed under the statement ("WebSocket was
+ * closed with code 1006"), or, with a ClosedError as cause, a statement the client refused unsent
+ * because the socket had already closed.
+ */
+function classifyWebSocket(error: unknown): ErrorInfo | undefined {
+  const e = error as { code?: unknown; message?: unknown; cause?: { name?: unknown } }
+  if (e?.code !== 'HRANA_WEBSOCKET_ERROR') return undefined
+  if (e.cause?.name === 'ClosedError') return { notSent: true }
+  const message = String(e.message)
+  if (message.includes('WebSocket was closed with code')) return { lostMaybeRun: true, transient: true }
+  const code = /\b(E[A-Z]+)\b/.exec(message)?.[1]
+  return code === undefined ? undefined : classifyNetworkCode(code)
+}
+
 export const libsqlDriver: Driver = {
   name: 'libsql',
   validate: checkOptions,
@@ -141,7 +189,7 @@ export const libsqlDriver: Driver = {
     return new LibsqlClient(create({ ...options, url: config.url }))
   },
   classify(error: unknown): ErrorInfo {
-    const network = classifyNetwork(error)
+    const network = classifyNetwork(error) ?? classifyWebSocket(error)
     if (network !== undefined) return network
     const e = error as { code?: unknown; rawCode?: unknown; message?: unknown }
     const info: ErrorInfo = {}

@@ -29,6 +29,12 @@ export function classifyNetwork(error: unknown): ErrorInfo | undefined {
     const message = (error as { message?: unknown } | null)?.message
     return message === 'fetch failed' ? { notSent: true } : undefined
   }
+  return classifyNetworkCode(code)!
+}
+
+/** What one network error code says, as `classifyNetwork`; undefined for a code it does not know. */
+export function classifyNetworkCode(code: string): ErrorInfo | undefined {
   if (NOT_CONNECTED.has(code)) return { notSent: true, transient: true }
-  return { lostMaybeRun: true, transient: true }
+  if (BROKEN.has(code)) return { lostMaybeRun: true, transient: true }
+  return undefined
 }

@@ -20,16 +20,20 @@ afterAll(async () => {
   dirs.remove()
 })
 
-async function overHttp(name: string, web: boolean) {
+/** A registry on a fresh Hrana gateway, over HTTP or its WebSocket side (more of that in libsql-ws.test.ts). */
+async function remote(name: string, transport: 'http' | 'ws', web: boolean) {
   const gateway = await startHranaGateway({ file: dirs.file(`${name}.db`), authToken: 'tok-secret-123' })
   gateways.push(gateway)
   const options = web ? { authToken: 'tok-secret-123', createClient: createWebClient } : { authToken: 'tok-secret-123' }
-  return { registry: new Registry({ database: libsql(gateway.url, options), warn: false }), gateway }
+  const url = transport === 'ws' ? gateway.ws.url : gateway.url
+  return { registry: new Registry({ database: libsql(url, options), warn: false }), gateway }
 }
 
 conformance('libsql file', sqlite, async () => ({ registry: new Registry({ database: `file:${dirs.file('conf.db')}`, warn: false }) }))
-conformance('libsql http (node client)', sqlite, async () => overHttp('http-node', false))
-conformance('libsql http (web client)', sqlite, async () => overHttp('http-web', true))
+conformance('libsql http (node client)', sqlite, async () => remote('http-node', 'http', false))
+conformance('libsql http (web client)', sqlite, async () => remote('http-web', 'http', true))
+conformance('libsql ws (node client)', sqlite, async () => remote('ws-node', 'ws', false))
+conformance('libsql ws (web client)', sqlite, async () => remote('ws-web', 'ws', true))
 
 describe('libsql types and transports', () => {
   it('round-trips integers, floats, text, blobs and null on a file database', async () => {
@@ -52,7 +56,7 @@ describe('libsql types and transports', () => {
   })
 
   it('keeps one HTTP client warm: one stream per request, the token never in errors', async () => {
-    const { registry, gateway } = await overHttp('warm', false)
+    const { registry, gateway } = await remote('warm', 'http', false)
     for (let i = 0; i < 5; i++) await registry.database.query('select 1')
     expect(registry.stats().databases.default!.connects).toBe(1)
     expect(gateway.roundTrips).toBe(5)

@@ -3,21 +3,16 @@
 // real PostgreSQL through the local Neon gateways. A hand-written Worker with a module-scope Neon
 // Pool (fixtures/module-pool-worker.ts) runs the same requests as a control and must fail them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import type { Readable } from 'node:stream'
-import { Miniflare } from 'miniflare'
+import type { Miniflare } from 'miniflare'
 import pg from 'pg'
 import { startNeonHttpGateway, type NeonHttpGateway } from '../support/neon-http-gateway.js'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { PG_URL, pgConnectionCount, pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'
 import { bundleDir, withTimeout } from './helpers.js'
+import { startWorker } from './miniflare.js'
 
 const pgUp = await requirePostgres()
 
-const root = fileURLToPath(new URL('../..', import.meta.url))
-const wrangler = readFileSync(`${root}wrangler.toml`, 'utf8')
-const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(wrangler)![1]!
 const APP = `lazydb-workerd-${process.pid}`
 const NEON_HOST = 'ep-lazydb-test.neon.test'
 const REQUEST_TIMEOUT_MS = 5000
@@ -36,26 +31,11 @@ let workerPath: string
 let controlPath: string
 const instances: Miniflare[] = []
 
-/**
- * A Worker in workerd, as wrangler.toml configures it, with its runtime output kept. The bundle is
- * given as an explicit module list, as wrangler hands it to Miniflare: `modules: true` with only a
- * scriptPath makes Miniflare walk the imports itself, and its walker rejects the non-literal
- * `import(specifier)` lazydb keeps for Node-only lazy loading (never reached in workerd).
- */
+/** The Worker in workerd (see startWorker), disposed after the file. */
 function start(scriptPath: string, bindings: Record<string, string>) {
-  const output: string[] = []
-  const collect = (stream: Readable) => stream.on('data', (chunk: Buffer) => output.push(chunk.toString()))
-  const mf = new Miniflare({
-    modules: [{ type: 'ESModule', path: scriptPath }],
-    modulesRoot: dir.dir,
-    compatibilityDate: COMPATIBILITY_DATE,
-    compatibilityFlags: ['nodejs_compat'],
-    cf: false,
-    bindings,
-    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => (collect(stdout), collect(stderr)),
-  })
-  instances.push(mf)
-  return { mf, output }
+  const started = startWorker(scriptPath, dir.dir, bindings)
+  instances.push(started.mf)
+  return started
 }
 
 async function request(mf: Miniflare, path: string): Promise<Outcome> {
