@@ -4,8 +4,9 @@ import { forbidsCrossRequestIo, type PlatformName } from './platform.js'
 /** Whether a driver and URL hold a socket (rather than speak HTTP or run in-process). */
 export function holdsSocket(driver: DriverName, url: string): boolean {
   if (driver === 'neon-ws') return true
-  // @libsql/client speaks WebSocket for libsql:// and ws(s)://, HTTP for http(s)://, in-process for file:.
-  return driver === 'libsql' && /^(libsql|wss?):/i.test(url)
+  // @libsql/client (node and web builds) speaks WebSocket for ws(s):// only: it sends libsql:// over
+  // HTTP(S). Only @libsql/client/ws maps libsql:// to a WebSocket; give that one a wss:// URL.
+  return driver === 'libsql' && /^wss?:/i.test(url)
 }
 
 /** DESIGN "Lifetimes": HTTP and embedded stay warm; sockets are per request where I/O can't cross requests. */

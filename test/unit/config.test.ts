@@ -73,8 +73,9 @@ describe('config checked at construction', () => {
 
   it('picks the lifetime per platform and transport', () => {
     const on = (platform: 'cloudflare' | 'aws-lambda' | 'vercel-edge') =>
-      new Registry({ database: 'postgres://u:p@h/db?transport=ws', extra: { http: 'postgres://u:p@h/db', turso: 'libsql://x.turso.io' }, platform }).stats().databases
-    expect(on('cloudflare')).toMatchObject({ default: { scope: 'request' }, http: { scope: 'warm' }, turso: { scope: 'request' } })
+      new Registry({ database: 'postgres://u:p@h/db?transport=ws', extra: { http: 'postgres://u:p@h/db', turso: 'libsql://x.turso.io', tursoWs: 'wss://x.turso.io' }, platform }).stats().databases
+    // @libsql/client sends libsql:// over HTTPS: warm everywhere; only ws(s):// holds a socket.
+    expect(on('cloudflare')).toMatchObject({ default: { scope: 'request' }, http: { scope: 'warm' }, turso: { scope: 'warm' }, tursoWs: { scope: 'request' } })
     expect(on('vercel-edge')).toMatchObject({ default: { scope: 'request' }, http: { scope: 'warm' } })
     expect(on('aws-lambda')).toMatchObject({ default: { scope: 'warm' }, http: { scope: 'warm' }, turso: { scope: 'warm' } })
   })
