@@ -1,17 +1,8 @@
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createServer } from 'node:net'
 import { LazyDbError, Registry } from 'lazydb'
 import { exposed } from '../support/exposed.js'
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+import { closedPort } from '../support/ports.js'
 
 // Every generated secret carries this marker, so a leak is found by searching for the secret itself.
 const secretArb = fc.stringMatching(/^[A-Za-z0-9]{6,16}$/).map((s) => `Zq${s}Sx`)

@@ -2,17 +2,9 @@
 // CI=true a missing server throws, which fails the whole file; elsewhere it warns and the suite skips.
 // Pointed at a closed loopback port and a socket path that does not exist.
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { createServer } from 'node:net'
 import { requireMariadb } from '../support/mariadb.js'
 import { requirePostgres } from '../support/postgres.js'
-
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+import { closedPort } from '../support/ports.js'
 
 describe('a suite whose server is missing', () => {
   afterEach(() => {
