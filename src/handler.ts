@@ -1,4 +1,4 @@
-import { argumentError, describeValue, LazyDbError, quoted } from './errors.js'
+import { argumentError, describeValue, isOptionsObject, LazyDbError, quoted } from './errors.js'
 import { Registry } from './registry.js'
 
 export interface HandlerOptions {
@@ -64,7 +64,7 @@ export function handler<A extends unknown[], R>(registry: RegistrySource<A>, fn:
 }
 
 function checkOptions(options: HandlerOptions): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw argumentError('handler', `options must be an object (got ${describeValue(options)})`, 'Pass { eager: true } or nothing')
+  if (!isOptionsObject(options)) throw argumentError('handler', `options must be an object (got ${describeValue(options)})`, 'Pass { eager: true } or nothing')
   for (const key of Object.keys(options)) {
     if (key !== 'eager' && key !== 'timeoutMs') throw argumentError('handler', `unknown option ${quoted(key)}`, 'Use eager and timeoutMs, or leave the options out')
   }

@@ -10,6 +10,6 @@ export type * from './types.js'
 
 // For the driver subpaths, which import the built core from this entry (scripts/build.mjs).
 /** @internal */
-export { argumentError, configError, describeValue } from './errors.js'
+export { argumentError, configError, describeValue, isOptionsObject } from './errors.js'
 /** @internal */
 export { redactError, redactText } from './redact.js'

@@ -1,7 +1,7 @@
 import { checkAlias, type DatabaseOptions } from './config.js'
 import { Connection, type ConnectionContext } from './connection.js'
 import { Database, type DatabaseOwner } from './database.js'
-import { argumentError, configError, describeValue, LazyDbError, quoted } from './errors.js'
+import { argumentError, configError, describeValue, isOptionsObject, LazyDbError, quoted } from './errors.js'
 import { Invocation } from './invocation.js'
 import { createContextStorage, detectPlatform, findWaitUntil, type ContextStorage, type PlatformName, type WaitUntil } from './platform.js'
 import type { Hooks, RegistryStats, RetryOptions } from './types.js'
@@ -77,7 +77,7 @@ export class Registry implements DatabaseOwner {
   #cold = 0
 
   constructor(options: RegistryOptions) {
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    if (!isOptionsObject(options)) {
       throw configError(undefined, `new Registry() expects an options object (got ${describeValue(options)})`, "Pass { database: process.env.DATABASE_URL ?? 'file:.data/app.db' }")
     }
     const context = registryContext(options, this)
@@ -85,7 +85,7 @@ export class Registry implements DatabaseOwner {
     this.database = this.#adopt('default', options.database)
     const extra: Record<string, Database> = {}
     if (options.extra !== undefined) {
-      if (typeof options.extra !== 'object' || options.extra === null || Array.isArray(options.extra)) {
+      if (!isOptionsObject(options.extra)) {
         throw configError(undefined, `extra must be an object of named databases (got ${describeValue(options.extra)})`, 'Pass { extra: { analytics: process.env.ANALYTICS_URL } }')
       }
       for (const [name, input] of Object.entries(options.extra)) {
@@ -111,7 +111,7 @@ export class Registry implements DatabaseOwner {
     if (typeof source !== 'object' || source === null) {
       throw configError(undefined, 'Registry.fromEnv() found no environment', 'Pass the env object your platform gives you: Registry.fromEnv(env)')
     }
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    if (!isOptionsObject(options)) {
       throw configError(undefined, `Registry.fromEnv() options must be an object (got ${describeValue(options)})`, 'Pass Registry.fromEnv(env, { warn: false }) or leave them out')
     }
     const found: [string, string][] = []
@@ -326,7 +326,7 @@ export class Registry implements DatabaseOwner {
 }
 
 function checkDisconnectOptions(options: DisconnectOptions): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw argumentError('disconnect', `options must be an object (got ${describeValue(options)})`, 'Pass { force: true } or nothing')
+  if (!isOptionsObject(options)) throw argumentError('disconnect', `options must be an object (got ${describeValue(options)})`, 'Pass { force: true } or nothing')
   for (const key of Object.keys(options)) if (key !== 'force') throw argumentError('disconnect', `unknown option ${quoted(key)}`, 'Use force, or leave the options out')
   if (options.force !== undefined && typeof options.force !== 'boolean') throw argumentError('disconnect', `force must be a boolean (got ${describeValue(options.force)})`, 'Pass { force: true } or leave it out')
 }

@@ -1,7 +1,7 @@
 import { createClient, type Client, type InArgs, type InStatement, type ResultSet, type Transaction } from '@libsql/client'
 import type { DatabaseOptions } from '../config.js'
 import { Database } from '../database.js'
-import { configError, describeValue } from '../errors.js'
+import { configError, describeValue, isOptionsObject } from '../errors.js'
 import type { Driver, DriverClient, DriverTransaction, ErrorInfo, ResolvedConfig } from './driver.js'
 import { registerDriver } from './load.js'
 import { classifyNetwork, classifyNetworkCode } from './network-errors.js'
@@ -21,12 +21,11 @@ export type LibsqlOptions = Omit<DatabaseOptions, 'url' | 'driver'> & { createCl
  * export const registry = new Registry({ database: libsql(env.DATABASE_URL, { authToken: env.TOKEN }) })
  */
 export function libsql(url: string, options?: LibsqlOptions): Database {
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+  if (options !== undefined && !isOptionsObject(options)) {
     throw configError(undefined, `libsql() options must be an object (got ${describeValue(options)})`, 'Pass libsql(url, { authToken }) or leave the options out')
   }
   return new Database({ ...options, url, driver: 'libsql' })
 }
-
 
 const isString = (v: unknown) => typeof v === 'string'
 const isBoolean = (v: unknown) => typeof v === 'boolean'

@@ -1,5 +1,5 @@
 import { Database } from '../database.js'
-import { configError, describeValue } from '../errors.js'
+import { configError, describeValue, isOptionsObject } from '../errors.js'
 import type { Scope } from '../types.js'
 import { registerDriver } from './load.js'
 import { neonHttpDriver } from './neon-http.js'
@@ -56,7 +56,6 @@ export interface NeonOptions {
   [option: string]: unknown
 }
 
-
 /** `?transport=ws` in a Postgres URL selects the WebSocket Pool. */
 function transportOf(url: string): string | undefined {
   return /[?&]transport=([^&#]*)/i.exec(url)?.[1]?.toLowerCase()
@@ -72,7 +71,7 @@ function transportOf(url: string): string | undefined {
  * const pooled = neon(`${env.DATABASE_URL}?transport=ws`, { max: 5 })
  */
 export function neon(url: string, options?: NeonOptions): Database {
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+  if (options !== undefined && !isOptionsObject(options)) {
     throw configError(undefined, `neon() options must be an object (got ${describeValue(options)})`, "Pass neon(url, { driver: 'neon-ws' }) or leave the options out")
   }
   const driver = options?.driver ?? (typeof url === 'string' && transportOf(url) === 'ws' ? 'neon-ws' : 'neon-http')

@@ -1,7 +1,7 @@
 import { Client, type Config, type Connection, type ExecutedQuery } from '@planetscale/database'
 import type { DatabaseOptions } from '../config.js'
 import { Database } from '../database.js'
-import { configError, describeValue } from '../errors.js'
+import { configError, describeValue, isOptionsObject } from '../errors.js'
 import type { Driver, DriverClient, DriverTransaction, ErrorInfo, ResolvedConfig } from './driver.js'
 import { registerDriver } from './load.js'
 import { classifyNetwork } from './network-errors.js'
@@ -20,12 +20,11 @@ export type PlanetscaleOptions = Omit<DatabaseOptions, 'url' | 'driver'> & Pick<
  * await registry.using(undefined, { schema: 'tenant_42' }).query('select * from orders where id = ?', [id])
  */
 export function planetscale(url: string, options?: PlanetscaleOptions): Database {
-  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+  if (options !== undefined && !isOptionsObject(options)) {
     throw configError(undefined, `planetscale() options must be an object (got ${describeValue(options)})`, 'Pass planetscale(url, { fetch }) or leave the options out')
   }
   return new Database({ ...options, url, driver: 'planetscale' })
 }
-
 
 const LEVELS: Record<IsolationLevel, string> = {
   'read uncommitted': 'READ UNCOMMITTED',

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { argumentError, describeValue } from '../errors.js'
+import { argumentError, describeValue, isOptionsObject } from '../errors.js'
 import { handler } from '../handler.js'
 import { provideAsyncLocalStorage } from '../platform.js'
 import { Registry } from '../registry.js'
@@ -35,7 +35,7 @@ export function withRegistry<Env>(registry: Registry | ((env: Env) => Registry),
   if (!(registry instanceof Registry) && typeof registry !== 'function') {
     throw argumentError('withRegistry', `the first argument must be a Registry or a function of env returning one (got ${describeValue(registry)})`, 'Call withRegistry((env) => Registry.fromEnv(env), { fetch })')
   }
-  if (typeof handlers !== 'object' || handlers === null || Array.isArray(handlers)) {
+  if (!isOptionsObject(handlers as unknown)) {
     throw argumentError('withRegistry', `the second argument must be an object of handlers (got ${describeValue(handlers)})`, 'Pass { async fetch(request, env, ctx) { … } }')
   }
   for (const key of Object.keys(handlers)) {
