@@ -5,6 +5,7 @@ import { configError, describeValue, isOptionsObject } from '../errors.js'
 import type { Driver, DriverClient, DriverTransaction, ErrorInfo, ResolvedConfig } from './driver.js'
 import { registerDriver } from './load.js'
 import { classifyNetwork, classifyNetworkCode } from './network-errors.js'
+import { nextTurn, SETTLE_AFTER_IDLE_MS } from './settle-io.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../types.js'
 
 /**
@@ -90,11 +91,6 @@ class LibsqlTransaction implements DriverTransaction {
   }
 }
 
-/** How long a WebSocket client must have been idle before a statement first lets pending I/O run. */
-const SETTLE_AFTER_IDLE_MS = 50
-
-const nextTurn: () => Promise<void> =
-  typeof setImmediate === 'function' ? () => new Promise((resolve) => setImmediate(resolve)) : () => new Promise((resolve) => setTimeout(resolve, 0))
 // Two turns: one to read the peer's FIN, one for the socket to close once its own FIN is out,
 // which is when the WebSocket (and so the client) hears of it.
 const settleIo = () => nextTurn().then(nextTurn)

@@ -5,14 +5,10 @@ import { asError, classifyNeon, connectFailure, connectionBroken, sessionError }
 import { runAtomically } from './neon-pipeline.js'
 import { beginOn, CLOSE_TIMEOUT_MS, configure, destroyClient, SessionTransaction, socketSettings, type Closable } from './neon-session.js'
 import { checkNeonOptions, driverUrl, positional, searchPathSql, toResult } from './neon-shared.js'
+import { nextTurn, SETTLE_AFTER_IDLE_MS } from './settle-io.js'
 
 // --- neon-ws: a Pool -----------------------------------------------------------------------------
 
-/** How long the pool must have been idle before a checkout first lets pending I/O run (see #checkout). */
-export const SETTLE_AFTER_IDLE_MS = 50
-
-const settleIo: () => Promise<void> =
-  typeof setImmediate === 'function' ? () => new Promise((resolve) => setImmediate(resolve)) : () => new Promise((resolve) => setTimeout(resolve, 0))
 
 /** False once the client's WebSocket is closing or closed (`readyState` 2 or 3), which it knows before pg does. */
 function socketOpen(client: object): boolean {
@@ -69,7 +65,7 @@ class NeonPoolClient implements DriverClient {
   async #checkout(): Promise<PoolClient> {
     // After a pause (a freeze, a quiet spell) the far side's close may be waiting unread: let the
     // I/O already received run first, so the check below sees it. Busy clients never wait here.
-    if (performance.now() - this.#lastActive >= SETTLE_AFTER_IDLE_MS) await settleIo()
+    if (performance.now() - this.#lastActive >= SETTLE_AFTER_IDLE_MS) await nextTurn()
     for (let attempt = 0; ; attempt++) {
       let client: PoolClient
       try {
@@ -164,7 +160,7 @@ class NeonPoolClient implements DriverClient {
     clearTimeout(timer)
     if (!ended) for (const client of this.#clients) destroyClient(client as unknown as Closable)
     this.#clients.clear()
-    await settleIo()
+    await nextTurn()
   }
 
   /** False once closed, or once connections died and none is left (the pool saw them go). */

@@ -10,7 +10,7 @@
 // close at once, and its idle timer would fire during the "freeze"), which is the case that fails
 // in practice ("Connection terminated unexpectedly" after a thaw).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { SETTLE_AFTER_IDLE_MS } from '../../src/drivers/neon-ws.js'
+import { SETTLE_AFTER_IDLE_MS } from '../../src/drivers/settle-io.js'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { pgConnectionCount, pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'
 import { removeBundle, sleep, startFrozenFunction, type ChildReport, type FrozenFunction } from './support.js'
