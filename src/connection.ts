@@ -82,11 +82,22 @@ export class Connection {
       client = await this.#acquire()
     }
     this.stats.queries++
+    const held = this.#hold()
     try {
       return client.toResult(await client.execute(text, params, schema))
     } catch (error) {
       return this.#recover(error, client, (c) => queryOn(c, text, params, schema))
+    } finally {
+      if (held !== undefined) unhold(held)
     }
+  }
+
+  /** Marks the warm socket client busy (socket and warm only: nothing else is idle-closed). */
+  #hold(): WarmEntry | undefined {
+    if (!this.socket || this.scope !== 'warm') return undefined
+    const entry = this.#entry
+    if (entry !== undefined) entry.busy++
+    return entry
   }
 
   async #observedQuery(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
@@ -104,7 +115,7 @@ export class Connection {
 
   /** Runs one operation on this database's client, with the same retry and error rules as `query`. */
   async run<T>(op: (client: DriverClient) => Promise<T>): Promise<T> {
-    const lease = await this.lease()
+    const lease = await this.lease(true)
     this.stats.queries++
     try {
       return await op(lease.client)
@@ -115,14 +126,19 @@ export class Connection {
     }
   }
 
-  /** A client for an operation that spans calls (a transaction, `client()`). */
-  async lease(): Promise<Lease> {
+  /**
+   * A client for an operation that spans calls (a transaction, `client()`). With `hold`, a warm
+   * socket client stays busy (not idle-closed) until `release`.
+   */
+  async lease(hold = false): Promise<Lease> {
     if (this.scope === 'request' && this.ctx.currentInvocation() === undefined) {
       this.#warnUnmanaged()
       const client = await this.#connect()
       return { client, release: () => this.#close(client, 'request-end') }
     }
-    return { client: await this.#acquire(), release: NOOP_RELEASE }
+    const client = await this.#acquire()
+    const held = hold ? this.#hold() : undefined
+    return { client, release: held === undefined ? NOOP_RELEASE : () => (unhold(held), Promise.resolve()) }
   }
 
   /** Connects now (registry.connect, handler's `eager`). */
@@ -182,7 +198,7 @@ export class Connection {
   /** A warm socket client is reused only while alive and not idle past the timeout (a freeze stops timers). */
   #stillFresh(entry: WarmEntry): boolean {
     const now = Date.now()
-    if (entry.client?.isAlive?.() === false || now - entry.lastUsed > this.idleTimeoutMs) return false
+    if (entry.client?.isAlive?.() === false || (entry.busy === 0 && now - entry.lastUsed > this.idleTimeoutMs)) return false
     entry.lastUsed = now
     return true
   }
@@ -192,7 +208,7 @@ export class Connection {
     const check = () => {
       entry.timer = undefined
       if (entry.closed || entry.client === undefined) return
-      const idleFor = Date.now() - entry.lastUsed
+      const idleFor = entry.busy > 0 ? 0 : Date.now() - entry.lastUsed
       if (idleFor >= timeout) this.#retire(entry, 'idle')
       else {
         entry.timer = setTimeout(check, timeout - idleFor)
@@ -427,4 +443,10 @@ function safely(call: () => void): void {
   try {
     call()
   } catch {}
+}
+
+/** Ends one busy use of a warm client; idle time counts from here. */
+function unhold(entry: WarmEntry): void {
+  entry.busy--
+  entry.lastUsed = Date.now()
 }

@@ -162,7 +162,7 @@ export class Database {
     const connection = this.#connected()
     // Taken before begin(), which may take round trips: an invocation that ends meanwhile still owns it.
     const invocation = this.#owner?.trackingInvocation()
-    const lease = await connection.lease()
+    const lease = await connection.lease(true)
     let driverTx: DriverTransaction
     try {
       driverTx = await lease.client.begin(options, this.#schema)

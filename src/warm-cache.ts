@@ -5,6 +5,8 @@ export interface WarmEntry {
   client: DriverClient | undefined
   pending: Promise<DriverClient> | undefined
   lastUsed: number
+  /** Statements and transactions running on the client now: never idle-closed or retired as stale under them. */
+  busy: number
   timer: ReturnType<typeof setTimeout> | undefined
   idle: { promise: Promise<void>; resolve: () => void } | undefined
   closed: boolean
@@ -13,7 +15,7 @@ export interface WarmEntry {
 }
 
 // Versioned with the DriverClient interface: copies of lazydb that agree on it share clients.
-const KEY = Symbol.for('lazydb.warm-clients@2')
+const KEY = Symbol.for('lazydb.warm-clients@3')
 const g = globalThis as Record<symbol, unknown>
 const cache = (g[KEY] as Map<string, WarmEntry> | undefined) ?? new Map<string, WarmEntry>()
 g[KEY] = cache
@@ -44,6 +46,7 @@ export function warmEntry(key: string): WarmEntry {
     client: undefined,
     pending: undefined,
     lastUsed: 0,
+    busy: 0,
     timer: undefined,
     idle: undefined,
     closed: false,

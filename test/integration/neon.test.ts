@@ -381,6 +381,28 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
   })
 
   describe('neon-ws', () => {
+    it('never idle-closes a warm socket under a statement or transaction that runs longer than idleTimeoutMs', async () => {
+      const closes: string[] = []
+      const registry = new Registry({ database: database('neon-ws', { idleTimeoutMs: 100 }), on: { close: (e) => closes.push(e.reason) }, warn: false })
+      try {
+        // Connected and idle, then a statement starting 60 ms in and running 300 ms: the idle timer fires while it runs.
+        await registry.database.query('select 1')
+        await new Promise((resolve) => setTimeout(resolve, 60))
+        expect((await registry.database.query('select pg_sleep(0.3), 1 as x')).rows).toMatchObject([{ x: 1 }])
+        expect(closes).toEqual([])
+        await registry.database.transaction(async (tx) => {
+          await tx.query('select pg_sleep(0.15)')
+          await tx.query('select pg_sleep(0.15)')
+        })
+        expect(closes).toEqual([])
+        expect(registry.stats().databases.default).toMatchObject({ connects: 1, closes: 0, errors: 0 })
+        // Idle time counts from the end of the last use: then the idle close does happen.
+        await expect.poll(() => closes, { timeout: 2000 }).toEqual(['idle'])
+      } finally {
+        await registry.disconnect()
+      }
+    })
+
     it('replaces a pool whose connections died while idle (a Lambda freeze), without crashing', async () => {
       const gateway = await startNeonWsGateway()
       const registry = new Registry({ database: neon(WS_URL, socket(gateway)), warn: false })

@@ -165,7 +165,7 @@ describe.skipIf(!pgUp)('shutdown: every path out of handler() closes request con
     for (const app of Object.values(apps)) expect(await pgConnectionCount(app)).toBe(1)
     // Fault injection: the driver clients of `a` and `b` close their sockets, then report a failure
     // (as a close whose goodbye errored would). They live in lazydb's process-wide warm cache.
-    const cache = (globalThis as Record<symbol, Map<string, { client?: { close(): Promise<void> } }>>)[Symbol.for('lazydb.warm-clients@2')]!
+    const cache = (globalThis as Record<symbol, Map<string, { client?: { close(): Promise<void> } }>>)[Symbol.for('lazydb.warm-clients@3')]!
     const attempted: string[] = []
     for (const [key, entry] of cache) {
       const name = (['default', 'a', 'b'] as const).find((n) => key.includes(`application_name=${apps[n]}&`))
