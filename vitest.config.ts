@@ -7,7 +7,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^lazydb$/, replacement: src('index.ts') },
-      { find: /^lazydb\/(neon|planetscale|libsql)$/, replacement: src('drivers/$1.ts') },
+      { find: /^lazydb\/(neon|planetscale|libsql)$/, replacement: src('drivers/$1/index.ts') },
       { find: /^lazydb\/(aws-lambda|cloudflare|vercel|netlify|hono)$/, replacement: src('platforms/$1.ts') },
     ],
   },

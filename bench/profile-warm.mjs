@@ -27,7 +27,7 @@ async function nullDriverLayers(thrashKB = 0) {
     sink.value = sum
   }
   const rawCall = async () => (thrash(), { rows: [{ 1: 1 }], columns, rowsAffected: 0 })
-  // The DriverClient shape (src/drivers/driver.ts): execute resolves to the driver's own result, toResult maps it.
+  // The DriverClient shape (src/drivers/contract.ts): execute resolves to the driver's own result, toResult maps it.
   const client = {
     raw: rawCall,
     execute: rawCall,

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const alias = { lazydb: `${root}src/index.ts` }
-for (const sub of ['neon', 'planetscale', 'libsql']) alias[`lazydb/${sub}`] = `${root}src/drivers/${sub}.ts`
+for (const sub of ['neon', 'planetscale', 'libsql']) alias[`lazydb/${sub}`] = `${root}src/drivers/${sub}/index.ts`
 for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono']) alias[`lazydb/${sub}`] = `${root}src/platforms/${sub}.ts`
 
 // Node ESM bundles get a `require` for the CommonJS packages they carry (ws, …).

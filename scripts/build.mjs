@@ -14,26 +14,30 @@ const sources = (dir) =>
   )
 
 const SRC = resolve('src')
-// Core modules that live under src/drivers/ (the driver table every subpath registers into).
-const CORE_IN_DRIVERS = new Set(['load.ts', 'driver.ts'])
+// Core modules that live under src/drivers/ and src/platforms/: the driver contract and table every
+// subpath registers into, and the platform knowledge the core's handler uses.
+const CORE_OUTSIDE_ROOT = new Set(['drivers/contract.ts', 'drivers/driver-table.ts', 'platforms/vercel-context.ts'])
 const isCore = (file) => {
   const rel = relative(SRC, file)
   if (rel.startsWith('..')) return false
-  if (rel.startsWith('platforms/')) return false
-  if (rel.startsWith('drivers/')) return CORE_IN_DRIVERS.has(rel.slice('drivers/'.length))
-  return true
+  if (CORE_OUTSIDE_ROOT.has(rel)) return true
+  return !rel.startsWith('platforms/') && !rel.startsWith('drivers/')
 }
 
 /** In a subpath's bundle, an import of a core module becomes an import of the built main entry. */
-const coreFromIndex = {
-  name: 'core-from-index',
-  setup(builder) {
-    builder.onResolve({ filter: /^\.\.?\// }, (args) => {
-      if (args.kind === 'entry-point' || isCore(args.importer)) return undefined
-      const target = resolve(dirname(args.importer), args.path.replace(/\.js$/, '.ts'))
-      return isCore(target) ? { path: '../index.js', external: true } : undefined
-    })
-  },
+const coreFromIndex = (entry) => {
+  const fromOutput = relative(dirname(join('dist', relative(SRC, entry))), 'dist/index.js')
+  const indexPath = fromOutput.startsWith('.') ? fromOutput : `./${fromOutput}`
+  return {
+    name: 'core-from-index',
+    setup(builder) {
+      builder.onResolve({ filter: /^\.\.?\// }, (args) => {
+        if (args.kind === 'entry-point' || isCore(args.importer)) return undefined
+        const target = resolve(dirname(args.importer), args.path.replace(/\.js$/, '.ts'))
+        return isCore(target) ? { path: indexPath, external: true } : undefined
+      })
+    },
+  }
 }
 
 const common = {
@@ -50,8 +54,11 @@ const common = {
 }
 
 rmSync('dist', { recursive: true, force: true })
-const subpaths = [...sources('src/drivers').filter((f) => /\/(neon|planetscale|libsql)\.ts$/.test(f)), ...sources('src/platforms')]
+const subpaths = [
+  ...sources('src/drivers').filter((f) => /\/(neon|planetscale|libsql)\/index\.ts$/.test(f)),
+  ...sources('src/platforms').filter((f) => !isCore(resolve(f))),
+]
 await build({ ...common, entryPoints: ['src/index.ts'] })
-await build({ ...common, entryPoints: subpaths, plugins: [coreFromIndex] })
+await Promise.all(subpaths.map((entry) => build({ ...common, entryPoints: [entry], plugins: [coreFromIndex(resolve(entry))] })))
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
 console.log(`built dist/: the core in one file, ${subpaths.length} subpaths, from ${sources('src').length} source files`)

@@ -1,18 +1,19 @@
-import { checkSchema, normalizeDatabase, type DatabaseOptions, type NormalizedDatabase } from './config.js'
-import type { Connection } from './connection.js'
-import type { DriverTransaction } from './drivers/driver.js'
-import { argumentError, describeValue, LazyDbError, quoted } from './errors.js'
-import type { Closable, Invocation } from './invocation.js'
-import { placeholderStyle, templateText, type PlaceholderStyle } from './sql.js'
+import { checkSchema, normalizeDatabase, type DatabaseConfig, type DatabaseOptions } from './database-config.js'
+import type { DatabaseRuntime } from './database-runtime.js'
+import { configError, LazyDbError } from './errors.js'
+import { checkStatements, checkTransactionArguments, queryArgumentsError } from './options.js'
+import { placeholderStyle, templateText, type PlaceholderStyle } from './sql-template.js'
+import { runTransaction } from './transaction.js'
 import type { DriverName, Params, QueryResult, Statement, Transaction, TransactionOptions } from './types.js'
 import { maskUrl } from './url.js'
 
-/** @internal What a Database needs from its registry. */
-export interface DatabaseOwner {
-  trackingInvocation(): Invocation | undefined
-}
-
-const ISOLATION = ['read uncommitted', 'read committed', 'repeatable read', 'serializable']
+/** @internal A database made from a registry's URL or options, named for its alias from the start. */
+export let namedDatabase: (input: string | DatabaseOptions, alias: string) => Database
+let adopt: (database: Database, alias: string, makeRuntime: (config: DatabaseConfig) => DatabaseRuntime) => void
+// What the next `new Database` is made from when lazydb makes it: a registry's alias for a URL (so a
+// config error names it), or the database a schema view shares everything with.
+let pendingAlias: string | undefined
+let pendingView: { source: Database; schema: string } | undefined
 
 /**
  * One named database. Nothing connects until the first operation; then the client is reused as
@@ -25,26 +26,45 @@ const ISOLATION = ['read uncommitted', 'read committed', 'repeatable read', 'ser
  */
 export class Database {
   #name: string
-  #config: NormalizedDatabase
-  #connection: Connection | undefined = undefined
-  #owner: DatabaseOwner | undefined = undefined
+  #config: DatabaseConfig
+  #runtime: DatabaseRuntime | undefined = undefined
   #schema: string | undefined = undefined
   #style: PlaceholderStyle
   #views: Map<string, Database> | undefined = undefined
 
-  /** @internal Use a URL, `{ url, … }`, or the `neon()`, `planetscale()`, `libsql()` factories. */
-  constructor(config: string | DatabaseOptions | Database, alias = 'unassigned', schema?: string) {
-    if (config instanceof Database) {
-      this.#config = config.#config
-      this.#name = config.#name
-      this.#connection = config.#connection
-      this.#owner = config.#owner
-      this.#schema = schema
+  /** Use a URL or `{ url, … }` in a Registry, or the `neon()`, `planetscale()`, `libsql()` factories. */
+  constructor(config: string | DatabaseOptions) {
+    const view = pendingView
+    pendingView = undefined
+    if (view !== undefined) {
+      this.#name = view.source.#name
+      this.#config = view.source.#config
+      this.#runtime = view.source.#runtime
+      this.#schema = view.schema
     } else {
-      this.#config = normalizeDatabase(alias, config)
-      this.#name = alias
+      this.#name = pendingAlias ?? 'unassigned'
+      this.#config = normalizeDatabase(this.#name, config)
     }
     this.#style = placeholderStyle(this.#config.driver)
+  }
+
+  static {
+    namedDatabase = (input, alias) => {
+      pendingAlias = alias
+      try {
+        return new Database(input)
+      } finally {
+        pendingAlias = undefined
+      }
+    }
+    adopt = (database, alias, makeRuntime) => {
+      if (database.#runtime !== undefined) {
+        throw configError(alias, 'this database is already part of a registry', 'Create a new one with the factory for each Registry')
+      }
+      database.#name = alias
+      database.#config = { ...database.#config, alias }
+      database.#runtime = makeRuntime(database.#config)
+    }
   }
 
   /** The alias in its registry (`default` for the main database). */
@@ -68,44 +88,33 @@ export class Database {
 
   /** Whether a driver client is open for this database (in this invocation, when request-scoped). */
   get isConnected(): boolean {
-    return this.#connection?.isConnected ?? false
+    return this.#runtime?.isConnected ?? false
   }
 
-  /** @internal */
-  get settings(): NormalizedDatabase {
-    return this.#config
-  }
-
-  /** @internal Called by the Registry that adopts this database. */
-  attach(alias: string, connection: Connection, owner: DatabaseOwner): void {
-    if (this.#connection !== undefined) {
-      throw new LazyDbError('CONFIG_INVALID', `database "${alias}" is already part of a registry. Create a new one with the factory for each Registry`, { database: alias })
-    }
-    this.#name = alias
-    this.#config = { ...this.#config, alias }
-    this.#connection = connection
-    this.#owner = owner
-  }
-
-  /** @internal A view of this database bound to a schema; cached so repeated `using()` allocates nothing. */
+  /** A view of this database bound to a schema; cached, so repeated `using()` allocates nothing. */
   withSchema(schema: string | undefined): Database {
     if (schema === undefined || schema === this.#schema) return this
     const name = checkSchema(schema, this.#name)
     if (this.#config.driver === 'libsql') {
-      throw new LazyDbError('CONFIG_INVALID', `database "${this.#name}": libSQL (SQLite) has no schemas to switch to. Use another database alias instead of { schema }`, { database: this.#name })
+      throw configError(this.#name, 'libSQL (SQLite) has no schemas to switch to', 'Use another database alias instead of { schema }')
     }
     const views = (this.#views ??= new Map())
     let view = views.get(name)
-    if (view === undefined) views.set(name, (view = new Database(this, this.#name, name)))
+    if (view === undefined) {
+      pendingView = { source: this, schema: name }
+      views.set(name, (view = new Database('')))
+    }
     return view
   }
 
-  #connected(): Connection {
-    const connection = this.#connection
-    if (connection === undefined) {
-      throw new LazyDbError('CONFIG_INVALID', `database "${this.#name}" is not part of a Registry. Pass it to new Registry({ database: … }) first`, { database: this.#name })
+  #attached(): DatabaseRuntime {
+    const runtime = this.#runtime
+    if (runtime === undefined) {
+      throw new LazyDbError('CONFIG_INVALID', `database "${this.#name}" is not part of a Registry. Pass it to new Registry({ database: … }) first`, {
+        database: this.#name,
+      })
     }
-    return connection
+    return runtime
   }
 
   /**
@@ -113,12 +122,11 @@ export class Database {
    * @example await db.query('insert into notes(body) values (?)', ['hi'])
    */
   query<Row = Record<string, unknown>>(text: string, params?: Params): Promise<QueryResult<Row>> {
-    if (typeof text !== 'string' || (params !== undefined && (typeof params !== 'object' || params === null))) {
-      return Promise.reject(badQuery(this.#name, text, params))
+    const runtime = this.#runtime
+    if (runtime === undefined || typeof text !== 'string' || (params !== undefined && (typeof params !== 'object' || params === null))) {
+      return Promise.reject(queryArgumentsError(this.#name, text, params) ?? this.#notAttached())
     }
-    const connection = this.#connection
-    if (connection === undefined) return Promise.reject(this.#notAttached())
-    return connection.query(text, params, this.#schema) as Promise<QueryResult<Row>>
+    return runtime.query(text, params, this.#schema) as Promise<QueryResult<Row>>
   }
 
   /**
@@ -132,9 +140,9 @@ export class Database {
     } catch (error) {
       return Promise.reject(error)
     }
-    const connection = this.#connection
-    if (connection === undefined) return Promise.reject(this.#notAttached())
-    return connection.query(text, values, this.#schema) as Promise<QueryResult<Row>>
+    const runtime = this.#runtime
+    if (runtime === undefined) return Promise.reject(this.#notAttached())
+    return runtime.query(text, values, this.#schema) as Promise<QueryResult<Row>>
   }
 
   /**
@@ -143,13 +151,13 @@ export class Database {
    */
   async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
     checkStatements(statements, this.#name)
-    const schema = this.#schema
-    return this.#connected().run((client) => client.batch(statements, schema))
+    return this.#attached().batch(statements, this.#schema)
   }
 
   /**
    * An interactive transaction: commits when `fn` resolves, rolls back when it throws (rethrowing
    * `fn`'s error unchanged), and is rolled back by `handler()` if still open when the invocation ends.
+   * `fn` gets a `tx` with `query` and `sql`; the result is what `fn` resolved to.
    * @example
    * await db.transaction(async (tx) => {
    *   await tx.query('update accounts set balance = balance - $1 where id = $2', [10, from])
@@ -157,48 +165,36 @@ export class Database {
    * }, { isolationLevel: 'serializable' })
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
-    if (typeof fn !== 'function') throw argumentError('transaction', `expected a function (got ${describeValue(fn)})`, 'Pass an async function: db.transaction(async (tx) => { … })', this.#name)
-    checkTransactionOptions(options, this.#name)
-    const connection = this.#connected()
-    // Taken before begin(), which may take round trips: an invocation that ends meanwhile still owns it.
-    const invocation = this.#owner?.trackingInvocation()
-    const lease = await connection.lease(true)
-    let driverTx: DriverTransaction
-    try {
-      driverTx = await lease.client.begin(options, this.#schema)
-    } catch (error) {
-      await lease.release()
-      throw connection.fail(error)
-    }
-    const tx = new OpenTransaction(driverTx, connection, this.#style)
-    if (invocation?.ended === true) await tx.abandon()
-    else invocation?.track(tx)
-    try {
-      const result = await fn(tx)
-      await tx.commit()
-      return result
-    } catch (error) {
-      await tx.abandon()
-      throw error
-    } finally {
-      invocation?.untrack(tx)
-      await lease.release()
-    }
+    const checked = checkTransactionArguments(fn, options, this.#name)
+    return runTransaction(this.#attached(), fn, checked, this.#schema, this.#style)
   }
 
   /**
    * The driver's own object (Neon `neon()` function or `Pool`, PlanetScale `Client`, libSQL
-   * `Client`), for ORMs and query builders. Connects first if needed.
+   * `Client`), for ORMs and query builders, connecting first if needed. Inside `handler()` (or
+   * between `connect()` and `disconnect()`) the client counts as in use until the invocation ends:
+   * it is never idle-closed under the ORM's work.
    * @example const db = drizzle(await registry.database.client())
    */
   async client<T = unknown>(): Promise<T> {
-    const lease = await this.#connected().lease()
-    return lease.client.raw as T
+    const runtime = this.#attached()
+    const owner = runtime.currentOwner()
+    if (runtime.scope === 'request' && owner === undefined) {
+      throw runtime.noClientError(
+        'client() on a request-scoped database needs an invocation to close the client with',
+        'Call it inside handler(registry, fn), or after registry.connect()',
+      )
+    }
+    const slot = await runtime.lease('hold', owner)
+    const raw = slot.client!.raw
+    // Held until the owner ends; without an owner (and for a second client() in one owner) not held.
+    if (owner === undefined || owner.ended || !owner.hold(slot)) slot.releaseHold()
+    return raw as T
   }
 
   #notAttached(): LazyDbError {
     try {
-      this.#connected()
+      this.#attached()
     } catch (error) {
       return error as LazyDbError
     }
@@ -206,77 +202,7 @@ export class Database {
   }
 }
 
-/** The `tx` handed to `transaction(fn)`; closed once committed, rolled back or abandoned. */
-class OpenTransaction implements Transaction, Closable {
-  #done = false
-  constructor(
-    readonly driverTx: DriverTransaction,
-    readonly connection: Connection,
-    readonly style: PlaceholderStyle,
-  ) {}
-
-  async query<Row = Record<string, unknown>>(text: string, params?: Params): Promise<QueryResult<Row>> {
-    if (typeof text !== 'string' || (params !== undefined && (typeof params !== 'object' || params === null))) throw badQuery(this.connection.alias, text, params)
-    if (this.#done) throw closedTransaction(this.connection.alias)
-    try {
-      return (await this.driverTx.query(text, params)) as QueryResult<Row>
-    } catch (error) {
-      throw this.connection.fail(error)
-    }
-  }
-
-  sql<Row = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<QueryResult<Row>> {
-    return this.query<Row>(templateText(strings, this.style, this.connection.alias), values)
-  }
-
-  async commit(): Promise<void> {
-    if (this.#done) throw closedTransaction(this.connection.alias)
-    this.#done = true
-    try {
-      await this.driverTx.commit()
-    } catch (error) {
-      throw this.connection.fail(error)
-    }
-  }
-
-  async abandon(): Promise<void> {
-    if (this.#done) return
-    this.#done = true
-    try {
-      await this.driverTx.rollback()
-    } catch {
-      // The connection is gone or the server already rolled back: nothing is left open either way.
-    }
-  }
-}
-
-function closedTransaction(alias: string): LazyDbError {
-  return new LazyDbError('CLOSED', `database "${alias}": this transaction has already ended (committed, rolled back, or rolled back by handler() when the invocation ended). Await db.transaction(…) inside the handler`, { database: alias })
-}
-
-function badQuery(alias: string, text: unknown, params: unknown): LazyDbError {
-  if (typeof text !== 'string') return argumentError('query', `the SQL text must be a string (got ${describeValue(text)})`, "Call query('select …', [params])", alias)
-  return argumentError('query', `params must be an array or an object of named values (got ${describeValue(params)})`, "Pass [a, b] for $1/? placeholders or { name: value } for :name", alias)
-}
-
-function checkStatements(statements: unknown, alias: string): void {
-  if (!Array.isArray(statements)) throw argumentError('batch', `expected an array of { text, params? } (got ${describeValue(statements)})`, "Call batch([{ text: 'insert …', params: [1] }])", alias)
-  statements.forEach((statement: unknown, index) => {
-    const s = statement as Statement | null
-    if (typeof s !== 'object' || s === null || typeof s.text !== 'string' || (s.params !== undefined && (typeof s.params !== 'object' || s.params === null))) {
-      throw argumentError('batch', `statement ${index} must be { text: string, params?: array | object } (got ${describeValue(statement)})`, 'Give every statement a text string', alias)
-    }
-  })
-}
-
-function checkTransactionOptions(options: unknown, alias: string): void {
-  if (options === undefined) return
-  const o = options as TransactionOptions | null
-  if (typeof o !== 'object' || o === null) throw argumentError('transaction', `options must be an object (got ${describeValue(options)})`, "Pass { isolationLevel: 'serializable', readOnly: true } or nothing", alias)
-  if (o.isolationLevel !== undefined && !ISOLATION.includes(o.isolationLevel)) {
-    throw argumentError('transaction', `unknown isolationLevel ${quoted(o.isolationLevel)}`, `Use one of ${ISOLATION.join(', ')}`, alias)
-  }
-  for (const flag of ['readOnly', 'deferrable'] as const) {
-    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw argumentError('transaction', `${flag} must be a boolean`, `Pass ${flag}: true or leave it out`, alias)
-  }
+/** @internal Gives `database` its alias and runtime in a registry; CONFIG_INVALID if it has one. */
+export function adoptDatabase(database: Database, alias: string, makeRuntime: (config: DatabaseConfig) => DatabaseRuntime): void {
+  adopt(database, alias, makeRuntime)
 }

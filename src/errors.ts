@@ -61,6 +61,11 @@ export function argumentError(what: string, problem: string, fix: string, alias?
   return new LazyDbError('INVALID_ARGUMENT', `${what}: ${problem}. ${fix}`, { database: alias })
 }
 
+/** Work refused or cut off because lazydb closed the client under it. */
+export function closedError(alias: string, problem: string, fix: string): LazyDbError {
+  return new LazyDbError('CLOSED', `database "${alias}": ${problem}. ${fix}`, { database: alias, mayHaveRun: false })
+}
+
 /** A user-supplied value quoted for a message: never throws, never long. */
 export function quoted(value: unknown): string {
   let text: string
@@ -77,6 +82,7 @@ export function isOptionsObject(value: unknown): value is Record<string, unknown
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** What a value is, for a message, without its content (it may be a secret). */
 export function describeValue(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'

@@ -2,14 +2,20 @@ export { Registry, type RegistryOptions, type DatabaseInput, type DisconnectOpti
 export { Database } from './database.js'
 export { handler, type HandlerOptions, type RegistrySource } from './handler.js'
 export { LazyDbError, type LazyDbErrorCode, type LazyDbErrorOptions } from './errors.js'
-export { registerDriver } from './drivers/load.js'
-export { detectPlatform, provideAsyncLocalStorage, type PlatformName } from './platform.js'
-export type { DatabaseOptions } from './config.js'
-export type { Driver, DriverClient, DriverTransaction, ErrorInfo, ResolvedConfig } from './drivers/driver.js'
+export { registerDriver } from './drivers/driver-table.js'
+export { detectPlatform, type PlatformName } from './platform.js'
+export { provideAsyncLocalStorage, type ContextStorage } from './context-storage.js'
+export type { DatabaseOptions } from './database-config.js'
+export type { Driver, DriverClient, DriverConfig, DriverTransaction, ErrorInfo } from './drivers/contract.js'
+export type { Secrets } from './secrets.js'
 export type * from './types.js'
 
-// For the driver subpaths, which import the built core from this entry (scripts/build.mjs).
+// For the driver and platform subpaths, which import the built core from this entry (scripts/build.mjs).
 /** @internal */
 export { argumentError, configError, describeValue, isOptionsObject } from './errors.js'
 /** @internal */
-export { redactError, redactText } from './redact.js'
+export { ClientClosedError } from './drivers/contract.js'
+/** @internal */
+export { lifecycleOf } from './registry.js'
+/** @internal */
+export { isTimerMs } from './options.js'

@@ -1,3 +1,5 @@
+import type { LazyDbError } from './errors.js'
+
 /** Names of the supported drivers. */
 export type DriverName = 'neon-http' | 'neon-ws' | 'planetscale' | 'libsql'
 
@@ -60,6 +62,7 @@ export interface QueryEvent {
   database: string
   text: string
   durationMs: number
+  /** The LazyDbError the statement failed with. */
   error?: unknown
 }
 
@@ -71,13 +74,15 @@ export interface RetryEvent {
   error: unknown
 }
 
+/** Lifecycle hooks; each may be async. A hook that throws or rejects never affects the operation. */
 export interface Hooks {
   connect?: (event: ConnectEvent) => void
   close?: (event: CloseEvent) => void
   query?: (event: QueryEvent) => void
   retry?: (event: RetryEvent) => void
   warning?: (event: WarningEvent) => void
-  error?: (error: unknown) => void
+  /** Every LazyDbError lazydb raises (CLOSED included), as it is raised. */
+  error?: (error: LazyDbError) => void
 }
 
 export interface RetryOptions {

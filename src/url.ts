@@ -1,7 +1,5 @@
-import { redactText, secretVariants } from './redact.js'
+import { base64, Secrets } from './secrets.js'
 import type { DriverName } from './types.js'
-
-const SECRET_PARAMS = ['authToken', 'auth_token', 'token', 'password', 'apiKey', 'api_key', 'secret']
 
 export type UrlCheck = { ok: true; driver: DriverName } | { ok: false; problem: string }
 
@@ -30,47 +28,61 @@ export function driverForUrl(url: string): UrlCheck {
     case 'wss':
       return { ok: true, driver: 'libsql' }
     default:
-      return { ok: false, problem: `has the unknown scheme "${scheme}:" (use postgres://, mysql://, libsql://, http(s)://, ws(s)://, file: or :memory:)` }
+      return {
+        ok: false,
+        problem: `has the unknown scheme "${scheme}:" (use postgres://, mysql://, libsql://, http(s)://, ws(s)://, file: or :memory:)`,
+      }
   }
 }
 
-// scheme:[//]user:password@ — read from the raw text too, so a URL the parser rejects still hides it.
-const TOKEN_PARAM = /([?&#](?:authToken|auth_token|token|password|apiKey|api_key|secret)=)[^&#]*/g
+/** A query parameter or option whose name looks like a credential, whatever its case or separators. */
+export const CREDENTIAL_NAME = /pass|pwd|secret|token|auth|key|credential|signature/i
+
+// A credential-looking parameter in the raw text, so a URL the parser rejects still hides it.
+const CREDENTIAL_PARAM = /([?&;#][^=&#;]*(?:pass|pwd|secret|token|auth|key|credential|signature)[^=&#;]*=)[^&#;]*/gi
+// scheme:[//]user:password@
 const USERINFO = /^([a-z][a-z0-9+.-]*:(?:\/\/)?)([^/?#@]*?):([^/?#]*)@/i
 const SCHEME = /^[a-z][a-z0-9+.-]*:(?:\/\/)?/i
 
-/** The URL with its password and token parameters replaced by `***`. */
+/** The URL with its password and every credential-looking parameter replaced by `***`. */
 export function maskUrl(url: string): string {
-  let masked = url.replace(USERINFO, '$1$2:***@').replace(TOKEN_PARAM, '$1***')
+  let masked = url.replace(USERINFO, '$1$2:***@').replace(CREDENTIAL_PARAM, '$1***')
   if (url.includes('://')) {
     try {
       const parsed = new URL(url)
       if (parsed.password !== '') parsed.password = '***'
-      for (const name of SECRET_PARAMS) if (parsed.searchParams.has(name)) parsed.searchParams.set(name, '***')
+      for (const name of [...parsed.searchParams.keys()]) {
+        if (CREDENTIAL_NAME.test(name)) parsed.searchParams.set(name, '***')
+      }
       masked = parsed.toString()
     } catch {}
   }
   // Whatever the parser made of an odd URL, no secret it holds survives.
-  return redactText(masked, urlSecrets(url).flatMap(secretVariants))
+  return new Secrets(urlSecrets(url)).mask(masked)
 }
 
 /**
- * The secret strings inside a URL: its password and token-like parameters, read both by the URL
- * parser and from the raw text (everything between the first ":" of the user info and the last
- * "@"), so a URL the parser reads differently still has its secret found.
+ * The secret strings inside a URL: its password (also as HTTP Basic credentials) and the values of
+ * credential-looking parameters, read both by the URL parser and from the raw text (everything
+ * between the first ":" of the user info and the last "@"), so a URL the parser reads differently
+ * still has its secret found.
  */
 export function urlSecrets(url: string): string[] {
   const found: string[] = []
   const scheme = SCHEME.exec(url)?.[0]
+  let user = ''
   if (scheme !== undefined) {
     const rest = url.slice(scheme.length)
     const userinfo = rest.slice(0, Math.max(0, rest.lastIndexOf('@')))
     const colon = userinfo.indexOf(':')
-    if (colon >= 0 && colon < userinfo.length - 1) found.push(userinfo.slice(colon + 1))
-    const strict = USERINFO.exec(url)?.[3]
-    if (strict) found.push(strict)
+    if (colon >= 0 && colon < userinfo.length - 1) {
+      user = userinfo.slice(0, colon)
+      found.push(userinfo.slice(colon + 1))
+    }
+    const strict = USERINFO.exec(url)
+    if (strict?.[3]) found.push(strict[3])
   }
-  for (const match of url.matchAll(TOKEN_PARAM)) {
+  for (const match of url.matchAll(CREDENTIAL_PARAM)) {
     const value = match[0].slice(match[1]!.length)
     if (value) found.push(value)
   }
@@ -78,13 +90,44 @@ export function urlSecrets(url: string): string[] {
     try {
       const parsed = new URL(url)
       if (parsed.password !== '') found.push(parsed.password)
-      for (const name of SECRET_PARAMS) {
-        const value = parsed.searchParams.get(name)
-        if (value) found.push(value)
-      }
+      for (const [name, value] of parsed.searchParams) if (value && CREDENTIAL_NAME.test(name)) found.push(value)
     } catch {}
   }
+  const password = found[0]
+  if (password !== undefined) found.push(...basicCredentials(user, password))
   return found
+}
+
+/** `Basic base64(user:password)`, as HTTP drivers (PlanetScale) send the URL's credentials. */
+function basicCredentials(user: string, password: string): string[] {
+  const forms = new Set<string>()
+  for (const [u, p] of [
+    [user, password],
+    [safeDecode(user), safeDecode(password)],
+  ] as const) {
+    try {
+      forms.add(base64(`${u}:${p}`))
+    } catch {}
+  }
+  return [...forms]
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+/** The `host:port` a URL names, for messages (never the credentials). */
+export function urlAddress(url: string): string | undefined {
+  try {
+    const parsed = new URL(url)
+    return parsed.host === '' ? undefined : parsed.host
+  } catch {
+    return undefined
+  }
 }
 
 const ACCEPTS: Record<DriverName, RegExp> = {

@@ -1,33 +1,54 @@
-import type { ResolvedConfig, DriverClient } from './drivers/driver.js'
+// The process-wide cache of warm clients, on globalThis so that two copies of lazydb in one process
+// share them. It is reached through functions only and keyed by a hash: `inspect(globalThis)` shows
+// neither a URL nor a client.
+import type { DriverConfig } from './drivers/contract.js'
+import { hash128 } from './hash.js'
+import type { WarmClient } from './warm-client.js'
 
-/** One warm driver client, shared by every Database (and every copy of lazydb) with the same key. */
-export interface WarmEntry {
-  client: DriverClient | undefined
-  pending: Promise<DriverClient> | undefined
-  lastUsed: number
-  /** Statements and transactions running on the client now: never idle-closed or retired as stale under them. */
-  busy: number
-  timer: ReturnType<typeof setTimeout> | undefined
-  idle: { promise: Promise<void>; resolve: () => void } | undefined
-  closed: boolean
-  /** Removes the entry from the process-wide cache so the next use creates a new one. */
-  retire(): void
+interface WarmCache {
+  get(key: string): WarmClient | undefined
+  set(key: string, client: WarmClient): void
+  forget(key: string, client: WarmClient): void
 }
 
-// Versioned with the DriverClient interface: copies of lazydb that agree on it share clients.
-const KEY = Symbol.for('lazydb.warm-clients@3')
+// Versioned with the WarmClient shape: copies of lazydb that agree on it share clients.
+const KEY = Symbol.for('lazydb.warm-clients@4')
 const g = globalThis as Record<symbol, unknown>
-const cache = (g[KEY] as Map<string, WarmEntry> | undefined) ?? new Map<string, WarmEntry>()
+const cache = (g[KEY] as WarmCache | undefined) ?? createCache()
 g[KEY] = cache
+
+function createCache(): WarmCache {
+  const clients = new Map<string, WarmClient>()
+  return {
+    get: (key) => clients.get(key),
+    set: (key, client) => void clients.set(key, client),
+    forget: (key, client) => {
+      if (clients.get(key) === client) clients.delete(key)
+    },
+  }
+}
+
+/** The warm client for `key` that is still in use, or the one `create` makes (and caches). */
+export function warmClientFor(key: string, create: () => WarmClient): WarmClient {
+  const existing = cache.get(key)
+  if (existing !== undefined && !existing.retired) return existing
+  const created = create()
+  cache.set(key, created)
+  return created
+}
+
+export function forgetWarmClient(key: string, client: WarmClient): void {
+  cache.forget(key, client)
+}
 
 const objectIds = new WeakMap<object, number>()
 let nextObjectId = 1
 
-/** Driver, URL and options; functions and objects (a custom fetch, a WebSocket class) by identity. */
-export function warmKey(config: ResolvedConfig): string {
+/** A hash of driver, URL and options; functions and objects (a custom fetch, a WebSocket class) by identity. */
+export function warmKey(config: DriverConfig): string {
   const parts = [config.driver, config.url]
   for (const name of Object.keys(config.options).sort()) parts.push(`${name}=${describe(config.options[name])}`)
-  return parts.join('\n')
+  return hash128(parts.join('\n'))
 }
 
 function describe(value: unknown): string {
@@ -36,24 +57,7 @@ function describe(value: unknown): string {
     if (id === undefined) objectIds.set(value, (id = nextObjectId++))
     return `#${id}`
   }
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'symbol') return value.toString()
   return JSON.stringify(value) ?? String(value)
-}
-
-export function warmEntry(key: string): WarmEntry {
-  const existing = cache.get(key)
-  if (existing !== undefined && !existing.closed) return existing
-  const entry: WarmEntry = {
-    client: undefined,
-    pending: undefined,
-    lastUsed: 0,
-    busy: 0,
-    timer: undefined,
-    idle: undefined,
-    closed: false,
-    retire() {
-      if (cache.get(key) === entry) cache.delete(key)
-    },
-  }
-  cache.set(key, entry)
-  return entry
 }

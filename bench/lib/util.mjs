@@ -32,7 +32,7 @@ export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Whether a built driver subpath exists (colleagues add drivers over time). */
 export function hasBuiltDriver(name) {
-  return existsSync(`${ROOT}dist/drivers/${name}.js`)
+  return existsSync(`${ROOT}dist/drivers/${name}/index.js`)
 }
 
 /** Runs `node args…` and resolves with { code, stdout, stderr }; killed after timeoutMs. */

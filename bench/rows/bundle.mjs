@@ -134,7 +134,7 @@ function foreign(inputs, own) {
   const bad = []
   for (const [driver, prefix] of Object.entries(DRIVER_PACKAGES)) {
     if (driver === own) continue
-    for (const input of inputs) if (input.includes(`node_modules/${prefix}`) || input.endsWith(`dist/drivers/${driver}.js`)) bad.push(input)
+    for (const input of inputs) if (input.includes(`node_modules/${prefix}`) || input.endsWith(`dist/drivers/${driver}/index.js`)) bad.push(input)
   }
   return bad
 }
@@ -147,7 +147,7 @@ export async function run() {
     const id = `4-${name}`
     const title = `Bundle cost, ${name} function (esbuild, minify, gzip -9)`
     if (!hasBuiltDriver(fn.subpath)) {
-      rows.push(row({ id, name: title, baseline: 'the same function on the raw driver', target: `<= ${LIMIT} bytes added`, skipped: `dist/drivers/${fn.subpath}.js is not built yet` }))
+      rows.push(row({ id, name: title, baseline: 'the same function on the raw driver', target: `<= ${LIMIT} bytes added`, skipped: `dist/drivers/${fn.subpath}/index.js is not built yet` }))
       continue
     }
     const raw = await bundle(`${name}-raw`, fn.raw)

@@ -43,7 +43,7 @@ export async function run() {
       const id = `2-${target}`
       const name = `Cold burst, ${COUNT} concurrent first invocations: ${TARGETS[target].label}`
       if (!available(target)) {
-        rows.push(row({ id, name, baseline: 'naive connect-per-invocation', target: 'driver clients created = 1', skipped: `dist/drivers/${TARGETS[target].subpath}.js is not built yet` }))
+        rows.push(row({ id, name, baseline: 'naive connect-per-invocation', target: 'driver clients created = 1', skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet` }))
         continue
       }
       const lazy = await burst(target, 'lazydb', pg)

@@ -186,7 +186,7 @@ export async function run() {
       const id = `5-${target}`
       const name = `Load, notes function at concurrency ${CONCURRENCY}: ${TARGETS[target].label}`
       if (!available(target)) {
-        rows.push(row({ id, name, baseline: 'module-scope client; connect-per-request', target: '>= 0.97 best practice, >= 3x naive, connections <= pool max', skipped: `dist/drivers/${TARGETS[target].subpath}.js is not built yet` }))
+        rows.push(row({ id, name, baseline: 'module-scope client; connect-per-request', target: '>= 0.97 best practice, >= 3x naive, connections <= pool max', skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet` }))
         continue
       }
       await prepareTable(target, target === 'libsql-file' ? { BENCH_URL: `file:${ROOT}bench/.work/db/load.db` } : {})

@@ -45,7 +45,7 @@ export async function run() {
     const id = `3-${target}`
     const name = `Round trips, first row and warm query: ${TARGETS[target].label}`
     if (!available(target)) {
-      rows.push(row({ id, name, baseline: 'raw driver', target: 'equal; 0 extra warm', skipped: `dist/drivers/${TARGETS[target].subpath}.js is not built yet` }))
+      rows.push(row({ id, name, baseline: 'raw driver', target: 'equal; 0 extra warm', skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet` }))
       continue
     }
     const gw = await startGateway(target, { delayMs: DELAY_MS, tag: `lazydb-bench-rt-${target}` })

@@ -108,7 +108,7 @@ async function networkRow(target) {
   const { title, baseline } = NETWORK_ROWS[target]
   const id = `1-${target}`
   const name = `Warm path overhead, ${title} (select 1)`
-  if (!available(target)) return row({ id, name, baseline, target: '<= 1.03', skipped: 'dist/drivers/neon.js is not built yet' })
+  if (!available(target)) return row({ id, name, baseline, target: '<= 1.03', skipped: 'dist/drivers/neon/index.js is not built yet' })
   const gw = await startGateway(target, { tag: `lazydb-bench-warm-${target}` })
   try {
     const { Registry, handler } = await import('lazydb')

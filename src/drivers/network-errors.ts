@@ -1,35 +1,46 @@
-import type { ErrorInfo } from './driver.js'
+import type { ErrorInfo } from './contract.js'
 
 // The connection was never made, so nothing was sent: safe to retry, worth waiting for.
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
 // The connection broke with a request possibly on the wire.
 const BROKEN = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED'])
 
-/** The first network error code (`ECONNREFUSED`, …) found on an error or its cause chain. */
-export function networkCode(error: unknown): string | undefined {
+interface NetworkFailure {
+  code: string
+  /** `host:port` of the failed connect, where the error says. */
+  address: string | undefined
+}
+
+/** The first network error (`ECONNREFUSED`, …) found on an error or its cause chain. */
+function networkFailure(error: unknown, depth = 0): NetworkFailure | undefined {
   let current: unknown = error
-  for (let depth = 0; depth < 6 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code
-    if (typeof code === 'string' && (NOT_CONNECTED.has(code) || BROKEN.has(code))) return code
-    const errors = (current as { errors?: unknown }).errors
-    if (Array.isArray(errors)) for (const inner of errors) {
-      const found = networkCode(inner)
-      if (found !== undefined) return found
+  for (; depth < 6 && typeof current === 'object' && current !== null; depth++) {
+    const e = current as { code?: unknown; address?: unknown; port?: unknown; errors?: unknown; cause?: unknown }
+    if (typeof e.code === 'string' && (NOT_CONNECTED.has(e.code) || BROKEN.has(e.code))) {
+      const address = typeof e.address === 'string' ? (e.port === undefined ? e.address : `${e.address}:${String(e.port)}`) : undefined
+      return { code: e.code, address }
     }
-    current = (current as { cause?: unknown }).cause
+    if (Array.isArray(e.errors)) {
+      for (const inner of e.errors) {
+        const found = networkFailure(inner, depth + 1)
+        if (found !== undefined) return found
+      }
+    }
+    current = e.cause
   }
   return undefined
 }
 
 /** What a network error says about a statement: never sent (retry) or maybe run (don't). */
 export function classifyNetwork(error: unknown): ErrorInfo | undefined {
-  const code = networkCode(error)
-  if (code === undefined) {
+  const failure = networkFailure(error)
+  if (failure === undefined) {
     // fetch() rejecting with no socket error code never reached a server (bad port, DNS, TLS setup).
     const message = (error as { message?: unknown } | null)?.message
     return message === 'fetch failed' ? { notSent: true } : undefined
   }
-  return classifyNetworkCode(code)!
+  const info = classifyNetworkCode(failure.code)!
+  return failure.address === undefined ? info : { ...info, address: failure.address }
 }
 
 /** What one network error code says, as `classifyNetwork`; undefined for a code it does not know. */

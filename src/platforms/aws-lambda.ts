@@ -5,6 +5,14 @@ interface LambdaContext {
   callbackWaitsForEmptyEventLoop?: boolean
 }
 
+/** Warm sockets keep the event loop busy, so Lambda must not wait for it to empty. A frozen context is left as it is. */
+function dontWaitForEmptyEventLoop(context: unknown): void {
+  if (typeof context !== 'object' || context === null) return
+  try {
+    ;(context as LambdaContext).callbackWaitsForEmptyEventLoop = false
+  } catch {}
+}
+
 /**
  * An AWS Lambda handler for any event type. Warm connections stay open across invocations, so
  * Lambda is told not to wait for an empty event loop (it would never be empty).
@@ -22,7 +30,7 @@ export function handler<E, C extends object | undefined, R>(
 ): (event: E, context: C) => Promise<Awaited<R>> {
   const wrapped = coreHandler(registry as Registry, fn, options)
   return function lazydbLambda(this: unknown, event: E, context: C) {
-    if (typeof context === 'object' && context !== null) (context as LambdaContext).callbackWaitsForEmptyEventLoop = false
-    return wrapped.call(this, event, context)
+    dontWaitForEmptyEventLoop(context)
+    return wrapped.apply(this, arguments as unknown as [E, C])
   }
 }

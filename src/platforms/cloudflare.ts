@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { argumentError, describeValue, isOptionsObject } from '../errors.js'
 import { handler } from '../handler.js'
-import { provideAsyncLocalStorage } from '../platform.js'
+import { provideAsyncLocalStorage } from '../context-storage.js'
 import { Registry } from '../registry.js'
 
 // Request scope needs the current request; Workers expose AsyncLocalStorage with nodejs_compat.

@@ -1,13 +1,16 @@
 // Shutdown that cannot leak: every way out of handler() — return, throw, timeout abort — closes the
 // invocation's request-scoped connections and rolls back the transactions it left open, checked
 // on the real PostgreSQL (pg_stat_activity) and at the WebSocket gateway; and disconnect() closes
-// everything it can and reports every failure (two failing closes).
+// everything it can and reports every failure (two failing closes, on libSQL files).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { handler, LazyDbError, Registry, type Transaction } from 'lazydb'
+import type { Client } from '@libsql/client'
+import { libsql } from 'lazydb/libsql'
 import { neon } from 'lazydb/neon'
 import type pg from 'pg'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { pgConnectionCount, pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'
+import { tempDir } from '../support/tmp.js'
 import { pgAdmin } from './support.js'
 
 const pgUp = await requirePostgres()
@@ -152,29 +155,25 @@ describe.skipIf(!pgUp)('shutdown: every path out of handler() closes request con
   })
 
   it('disconnect() closes every database even when two closes fail, and reports both failures', async () => {
-    const apps = { default: `${APP}-dc-default`, a: `${APP}-dc-a`, b: `${APP}-dc-b` }
-    const socket = { wsProxy: gateway.wsProxy, useSecureWebSocket: false, pipelineConnect: false as const }
+    const files = tempDir('lazydb-shutdown-')
     const r = new Registry({
-      database: neon(wsUrl(apps.default), socket),
-      extra: { a: neon(wsUrl(apps.a), socket), b: neon(wsUrl(apps.b), socket) },
+      database: libsql(`file:${files.file('default.db')}`),
+      extra: { a: libsql(`file:${files.file('a.db')}`), b: libsql(`file:${files.file('b.db')}`) },
       platform: 'node',
       warn: false,
     })
-    registries.push(r)
     await r.connect()
-    for (const app of Object.values(apps)) expect(await pgConnectionCount(app)).toBe(1)
-    // Fault injection: the driver clients of `a` and `b` close their sockets, then report a failure
-    // (as a close whose goodbye errored would). They live in lazydb's process-wide warm cache.
-    const cache = (globalThis as Record<symbol, Map<string, { client?: { close(): Promise<void> } }>>)[Symbol.for('lazydb.warm-clients@3')]!
+    // Fault injection on the driver's own objects (what client() hands out): the closes of `a` and
+    // `b` close the database, then report a failure (as a close whose goodbye errored would).
     const attempted: string[] = []
-    for (const [key, entry] of cache) {
-      const name = (['default', 'a', 'b'] as const).find((n) => key.includes(`application_name=${apps[n]}&`))
-      if (name === undefined || entry.client === undefined) continue
-      const client = entry.client
+    const clients: Record<string, Client> = {}
+    for (const name of ['default', 'a', 'b'] as const) {
+      const client = await r.using(name).client<Client>()
+      clients[name] = client
       const close = client.close.bind(client)
-      client.close = async () => {
+      client.close = () => {
         attempted.push(name)
-        await close()
+        close()
         if (name !== 'default') throw new Error(`close of ${name} failed`)
       }
     }
@@ -185,11 +184,12 @@ describe.skipIf(!pgUp)('shutdown: every path out of handler() closes request con
     expect(error.message).toMatch(/closing failed for: a, b$/)
     const failures = (error.cause as AggregateError).errors as LazyDbError[]
     expect(failures.map((f) => [f.code, f.database, f.message])).toEqual([
-      ['CLOSED', 'a', 'database "a" (neon-ws): close of a failed'],
-      ['CLOSED', 'b', 'database "b" (neon-ws): close of b failed'],
+      ['CLOSED', 'a', 'database "a" (libsql): closing the client failed: close of a failed'],
+      ['CLOSED', 'b', 'database "b" (libsql): closing the client failed: close of b failed'],
     ])
-    for (const app of Object.values(apps)) expect(await waitForConnectionCount(0, app)).toBe(0)
+    for (const client of Object.values(clients)) expect(client.closed).toBe(true)
     expect(r.stats().databases).toMatchObject({ default: { closes: 1 }, a: { closes: 1 }, b: { closes: 1 } })
+    files.remove()
   })
 
   it('leaves no connection open at the server or the gateway', async () => {

@@ -14,7 +14,7 @@ import { tempDir } from '../support/tmp.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const alias: Record<string, string> = { lazydb: `${root}src/index.ts` }
-for (const sub of ['neon', 'planetscale', 'libsql']) alias[`lazydb/${sub}`] = `${root}src/drivers/${sub}.ts`
+for (const sub of ['neon', 'planetscale', 'libsql']) alias[`lazydb/${sub}`] = `${root}src/drivers/${sub}/index.ts`
 for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono']) alias[`lazydb/${sub}`] = `${root}src/platforms/${sub}.ts`
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))

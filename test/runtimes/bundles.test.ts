@@ -9,15 +9,15 @@ import { buildFunction, packagesIn, targets, type TargetName } from './helpers.j
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const DRIVERS = ['@neondatabase/serverless', '@planetscale/database', '@libsql/client']
-const LAZYDB_DRIVERS = ['src/drivers/neon.ts', 'src/drivers/planetscale.ts', 'src/drivers/libsql.ts']
+const LAZYDB_DRIVERS = ['src/drivers/neon/index.ts', 'src/drivers/planetscale/index.ts', 'src/drivers/libsql/index.ts']
 
 /** What each deployable function uses; everything else must stay out of its bundle. */
 const uses: Record<Exclude<TargetName, 'node'>, { driver: string; lazydb: string; nodeBuiltins: 'none' | 'compat' | 'any' }> = {
-  cloudflare: { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon.ts', nodeBuiltins: 'compat' },
-  'vercel-edge': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon.ts', nodeBuiltins: 'none' },
-  'vercel-node': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon.ts', nodeBuiltins: 'any' },
-  'aws-lambda': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon.ts', nodeBuiltins: 'any' },
-  netlify: { driver: '@libsql/client', lazydb: 'src/drivers/libsql.ts', nodeBuiltins: 'any' },
+  cloudflare: { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon/index.ts', nodeBuiltins: 'compat' },
+  'vercel-edge': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon/index.ts', nodeBuiltins: 'none' },
+  'vercel-node': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon/index.ts', nodeBuiltins: 'any' },
+  'aws-lambda': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon/index.ts', nodeBuiltins: 'any' },
+  netlify: { driver: '@libsql/client', lazydb: 'src/drivers/libsql/index.ts', nodeBuiltins: 'any' },
 }
 
 const metafiles = new Map<string, Promise<Metafile>>()

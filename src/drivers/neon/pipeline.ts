@@ -1,6 +1,6 @@
 import { Client } from '@neondatabase/serverless'
-import { beginOn, type SessionLike } from './neon-session.js'
-import { searchPathValue, SET_SEARCH_PATH, type ResultLike } from './neon-shared.js'
+import { beginOn, type SessionLike } from './session.js'
+import { searchPathValue, SET_SEARCH_PATH, type ResultLike } from './sql.js'
 
 // Several statements on one WebSocket session, atomically, in as few round trips as pg allows
 // (neon-ws's `batch`, and its `execute` with a schema and parameters).

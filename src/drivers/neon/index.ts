@@ -1,9 +1,9 @@
-import { Database } from '../database.js'
-import { configError, describeValue, isOptionsObject } from '../errors.js'
-import type { Scope } from '../types.js'
-import { registerDriver } from './load.js'
-import { neonHttpDriver } from './neon-http.js'
-import { neonWsDriver } from './neon-ws.js'
+import { Database } from '../../database.js'
+import { configError, describeValue, isOptionsObject } from '../../errors.js'
+import type { Scope } from '../../types.js'
+import { registerDriver } from '../driver-table.js'
+import { neonHttpDriver } from './http.js'
+import { neonWsDriver } from './pool.js'
 
 /**
  * Options for `neon()`, beside lazydb's own (`driver`, `scope`, `idleTimeoutMs`).
@@ -78,9 +78,9 @@ export function neon(url: string, options?: NeonOptions): Database {
   return new Database({ ...options, url, driver })
 }
 
-export { neonHttpDriver } from './neon-http.js'
-export { classifyNeon, NeonWebSocketError } from './neon-errors.js'
-export { neonWsDriver } from './neon-ws.js'
+export { classifyNeon, NeonWebSocketError } from './errors.js'
+export { neonHttpDriver } from './http.js'
+export { neonWsDriver } from './pool.js'
 
 registerDriver(neonHttpDriver)
 registerDriver(neonWsDriver)

@@ -1,9 +1,9 @@
 import { Client } from '@neondatabase/serverless'
-import { LazyDbError } from '../errors.js'
-import type { Params, QueryResult, TransactionOptions } from '../types.js'
-import type { DriverTransaction, ResolvedConfig } from './driver.js'
-import { asError, connectFailure, connectionBroken } from './neon-errors.js'
-import { beginStatement, positional, searchPathSql, toResult, type ResultLike } from './neon-shared.js'
+import { LazyDbError } from '../../errors.js'
+import type { Params, QueryResult, TransactionOptions } from '../../types.js'
+import type { DriverConfig, DriverTransaction } from '../contract.js'
+import { asError, connectFailure, connectionBroken } from './errors.js'
+import { beginStatement, positional, searchPathSql, toResult, type ResultLike } from './sql.js'
 
 // WebSocket sessions, shared by both Neon transports (neon-http opens one per interactive
 // transaction; neon-ws pools them): the WebSocket and its settings, opening and ending a client,
@@ -24,7 +24,7 @@ const importAtRuntime: (specifier: string) => Promise<unknown> = (specifier) => 
 let wsModule: Promise<unknown> | undefined
 
 /** `options.webSocketConstructor`, else the runtime's WebSocket, else the `ws` package (Node 20). */
-async function webSocketConstructor(config: ResolvedConfig): Promise<unknown> {
+async function webSocketConstructor(config: DriverConfig): Promise<unknown> {
   const given = config.options.webSocketConstructor
   if (given !== undefined) return given
   const native = (globalThis as { WebSocket?: unknown }).WebSocket
@@ -42,7 +42,7 @@ async function webSocketConstructor(config: ResolvedConfig): Promise<unknown> {
   }
 }
 
-export async function socketSettings(config: ResolvedConfig): Promise<SocketSettings> {
+export async function socketSettings(config: DriverConfig): Promise<SocketSettings> {
   const settings: SocketSettings = { webSocketConstructor: await webSocketConstructor(config) }
   for (const name of SOCKET_SETTINGS) if (config.options[name] !== undefined) settings[name] = config.options[name]
   return settings

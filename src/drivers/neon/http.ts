@@ -1,10 +1,11 @@
 import { neon as neonHttp, neonConfig, type NeonQueryFunction } from '@neondatabase/serverless'
-import { LazyDbError } from '../errors.js'
-import type { Params, QueryResult, Statement, TransactionOptions } from '../types.js'
-import type { Driver, DriverClient, DriverTransaction, ResolvedConfig } from './driver.js'
-import { asError, classifyNeon, sessionError } from './neon-errors.js'
-import { beginOn, endClient, openSession, SessionTransaction, socketSettings } from './neon-session.js'
-import { checkNeonOptions, driverUrl, positional, searchPathValue, SET_SEARCH_PATH, toResult, type ResultLike } from './neon-shared.js'
+import { LazyDbError } from '../../errors.js'
+import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
+import type { Driver, DriverClient, DriverConfig, DriverTransaction } from '../contract.js'
+import { asError, classifyNeon } from './errors.js'
+import { checkNeonOptions } from './options.js'
+import { beginOn, endClient, openSession, SessionTransaction, socketSettings } from './session.js'
+import { driverUrl, positional, searchPathValue, SET_SEARCH_PATH, toResult, type ResultLike } from './sql.js'
 
 type Sql = NeonQueryFunction<false, true>
 
@@ -69,12 +70,17 @@ function sendTransaction(globals: Globals | undefined, sql: Sql, queries: Parame
  * WebSocket session, since HTTP holds none.
  */
 class NeonHttpClient implements DriverClient {
-  constructor(
-    readonly raw: Sql,
-    readonly config: ResolvedConfig,
-    readonly url: string,
-    readonly globals: Globals | undefined,
-  ) {}
+  readonly raw: Sql
+  readonly #config: DriverConfig
+  readonly #url: string
+  readonly #globals: Globals | undefined
+
+  constructor(raw: Sql, config: DriverConfig, url: string, globals: Globals | undefined) {
+    this.raw = raw
+    this.#config = config
+    this.#url = url
+    this.#globals = globals
+  }
 
   toResult(native: unknown): QueryResult {
     return native as QueryResult
@@ -83,8 +89,8 @@ class NeonHttpClient implements DriverClient {
   async execute(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
     const sql = this.raw
     const values = positional(params)
-    if (schema === undefined) return toResult(await send(this.globals, sql.query(text, values)))
-    const results = await sendTransaction(this.globals, sql, [sql.query(SET_SEARCH_PATH, [searchPathValue(schema)]), sql.query(text, values)])
+    if (schema === undefined) return toResult(await send(this.#globals, sql.query(text, values)))
+    const results = await sendTransaction(this.#globals, sql, [sql.query(SET_SEARCH_PATH, [searchPathValue(schema)]), sql.query(text, values)])
     return toResult(results[1]!)
   }
 
@@ -93,32 +99,24 @@ class NeonHttpClient implements DriverClient {
     const queries = statements.map((s) => sql.query(s.text, positional(s.params)))
     if (queries.length === 0) return []
     if (schema !== undefined) queries.unshift(sql.query(SET_SEARCH_PATH, [searchPathValue(schema)]))
-    const results = await sendTransaction(this.globals, sql, queries)
+    const results = await sendTransaction(this.#globals, sql, queries)
     return results.slice(schema === undefined ? 0 : 1).map(toResult)
   }
 
   async begin(options: TransactionOptions | undefined, schema: string | undefined): Promise<DriverTransaction> {
     let settings: Awaited<ReturnType<typeof socketSettings>>
     try {
-      settings = await socketSettings(this.config)
+      settings = await socketSettings(this.#config)
     } catch (error) {
       throw new LazyDbError(
         'TRANSACTION_UNSUPPORTED',
-        `database "${this.config.alias}" (neon-http): an interactive transaction needs a WebSocket session, and this runtime has none (no global WebSocket, ws not installed). Run npm install ws, pass { webSocketConstructor }, or use batch() for a one-request transaction`,
-        { database: this.config.alias, cause: error },
+        `database "${this.#config.alias}" (neon-http): an interactive transaction needs a WebSocket session, and this runtime has none (no global WebSocket, ws not installed). Run npm install ws, pass { webSocketConstructor }, or use batch() for a one-request transaction`,
+        { database: this.#config.alias, cause: error },
       )
     }
-    let session: Awaited<ReturnType<typeof openSession>>
-    try {
-      session = await openSession(this.url, settings)
-    } catch (error) {
-      throw sessionError(
-        this.config,
-        error,
-        'transaction() over HTTP runs on a short-lived WebSocket session, which could not connect (check wsProxy and webSocketConstructor, or use batch() for a one-request transaction)',
-      )
-    }
-    const { client, isDead } = session
+    // transaction() over HTTP runs on a short-lived WebSocket session; a failure to open it is a
+    // connect failure (retried by lazydb like any other), marked so by openSession.
+    const { client, isDead } = await openSession(this.#url, settings)
     try {
       await beginOn(client, options, schema)
     } catch (error) {
@@ -129,13 +127,13 @@ class NeonHttpClient implements DriverClient {
   }
 
   async close(): Promise<void> {
-    // Stateless: nothing is held between requests.
+    // Stateless: nothing is held between requests; each transaction's session ends with it.
   }
 }
 
 export const neonHttpDriver: Driver = {
   name: 'neon-http',
-  async connect(config: ResolvedConfig): Promise<DriverClient> {
+  async connect(config: DriverConfig): Promise<DriverClient> {
     checkNeonOptions(config)
     const { authToken, fetchOptions } = config.options
     const url = driverUrl(config.url)

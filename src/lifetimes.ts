@@ -1,5 +1,5 @@
-import type { DriverName, Scope } from './types.js'
 import { forbidsCrossRequestIo, type PlatformName } from './platform.js'
+import type { DriverName, Scope } from './types.js'
 
 /** Whether a driver and URL hold a socket (rather than speak HTTP or run in-process). */
 export function holdsSocket(driver: DriverName, url: string): boolean {

@@ -1,15 +1,18 @@
+// The contract between lazydb's core and a driver: what a driver is given (DriverConfig), what it
+// makes (a DriverClient), and what it knows about its errors (ErrorInfo).
+import type { Secrets } from '../secrets.js'
 import type { DriverName, Params, QueryResult, Statement, TransactionOptions } from '../types.js'
 
-/** A database's settings after normalising: what a driver needs to create a client. */
-export interface ResolvedConfig {
+/** A database's settings as a driver needs them to create a client. Never put `url` in a message. */
+export interface DriverConfig {
   alias: string
   driver: DriverName
-  /** The full URL, secrets included. Never put it in a message. */
+  /** The full URL, secrets included. */
   url: string
   /** Driver options the user passed beside `url` (`fetchEndpoint`, `authToken`, `fetch`, …). */
   options: Readonly<Record<string, unknown>>
-  /** Strings to mask wherever text leaves lazydb. */
-  secrets: readonly string[]
+  /** Masks every secret of this database in a text or an error. */
+  secrets: Secrets
 }
 
 /** An open transaction on a driver session. */
@@ -33,32 +36,61 @@ export interface DriverClient {
   toResult(native: unknown): QueryResult
   batch(statements: readonly Statement[], schema: string | undefined): Promise<QueryResult[]>
   begin(options: TransactionOptions | undefined, schema: string | undefined): Promise<DriverTransaction>
-  close(): Promise<void>
-  /** False once the client knows its connection is gone (socket closed). HTTP clients omit it. */
+  /**
+   * Closes the client. lazydb calls it only when no lease holds the client, unless `force`: then
+   * work still running or waiting inside the driver (a pool's queue) must settle, never hang.
+   */
+  close(force: boolean): Promise<void>
+  /** False once the client knows it cannot be used again (socket closed, pool ended). */
   isAlive?(): boolean
+  /** True while the driver's own object has work checked out (a pool's connections in use by an ORM). */
+  inUse?(): boolean
+  /** A pool: one lost connection is the pool's to replace; the client stays in use while `isAlive()`. */
+  readonly pooled?: boolean
 }
 
 /** What a driver knows about one of its errors. */
 export interface ErrorInfo {
   /** The connection was gone before the statement reached the server: safe to retry once. */
   notSent?: boolean
+  /** The server refused the statement before it started (busy, locked): it did not run. */
+  notStarted?: boolean
   /** The connection broke while the statement may have run. */
   lostMaybeRun?: boolean
   /** A connect failure worth retrying: refused, reset, timeout, too many connections. */
   transient?: boolean
   /** Bad credentials. */
   auth?: boolean
+  /** `host:port` a refused or failed connect was aimed at. */
+  address?: string
   sqlState?: string
   errno?: number
   constraint?: string
   detail?: string
+  /** The driver's message without a prefix it repeats (e.g. libSQL's code before its message). */
+  message?: string
 }
 
+/**
+ * A driver: creates clients for a database and reads its errors.
+ * @example registerDriver(libsqlDriver)
+ */
 export interface Driver {
   readonly name: DriverName
   /** Creates a client; socket drivers connect here so failures surface as connect failures. */
-  connect(config: ResolvedConfig): Promise<DriverClient>
+  connect(config: DriverConfig): Promise<DriverClient>
   classify(error: unknown): ErrorInfo
   /** Checks driver-specific options at construction, with no I/O. Throws CONFIG_INVALID. */
-  validate?(config: ResolvedConfig): void
+  validate?(config: DriverConfig): void
+}
+
+/**
+ * Thrown by a driver for work it refused or cut off because lazydb closed the client (`close(true)`):
+ * lazydb reports it as `CLOSED`.
+ */
+export class ClientClosedError extends Error {
+  override readonly name = 'ClientClosedError'
+  constructor() {
+    super('the client was closed while this statement waited for a connection; it did not run')
+  }
 }

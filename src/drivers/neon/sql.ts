@@ -1,9 +1,8 @@
-import { argumentError, configError } from '../errors.js'
-import type { IsolationLevel, Params, QueryResult, TransactionOptions } from '../types.js'
-import type { ResolvedConfig } from './driver.js'
+import { argumentError } from '../../errors.js'
+import type { IsolationLevel, Params, QueryResult, TransactionOptions } from '../../types.js'
 
 // What both Neon transports (neon-http, neon-ws) say to Postgres and take from it: the URL,
-// parameters, results, BEGIN, a schema's search_path, and the options they accept. No I/O.
+// parameters, results, BEGIN, and a schema's search_path. No I/O.
 
 /** The URL without lazydb's own `transport` parameter, which the driver must not see. */
 export function driverUrl(url: string): string {
@@ -70,33 +69,4 @@ export function searchPathValue(schema: string): string {
 /** The same, as SQL text for the simple protocol (no parameters there): a string literal, quotes doubled. */
 export function searchPathSql(schema: string): string {
   return `SELECT set_config('search_path', '${searchPathValue(schema).replace(/'/g, "''")}', true)`
-}
-
-// --- Options ------------------------------------------------------------------------------------
-
-const KINDS: Record<string, (value: unknown) => boolean> = {
-  wsProxy: (v) => typeof v === 'string' || typeof v === 'function',
-  webSocketConstructor: (v) => typeof v === 'function',
-  useSecureWebSocket: (v) => typeof v === 'boolean',
-  pipelineConnect: (v) => v === false || v === 'password',
-  pipelineTLS: (v) => typeof v === 'boolean',
-  forceDisablePgSSL: (v) => typeof v === 'boolean',
-  coalesceWrites: (v) => typeof v === 'boolean',
-  max: (v) => Number.isInteger(v) && (v as number) >= 1,
-  idleTimeoutMillis: (v) => typeof v === 'number' && v >= 0,
-  connectionTimeoutMillis: (v) => typeof v === 'number' && v >= 0,
-  authToken: (v) => typeof v === 'string' || typeof v === 'function',
-  fetchOptions: (v) => typeof v === 'object' && v !== null,
-  fetchEndpoint: (v) => typeof v === 'string' || typeof v === 'function',
-  fetchFunction: (v) => typeof v === 'function',
-}
-
-/** Checks the Neon options both transports take; no I/O. */
-export function checkNeonOptions(config: ResolvedConfig): void {
-  for (const [name, ok] of Object.entries(KINDS)) {
-    const value = config.options[name]
-    if (value !== undefined && !ok(value)) {
-      throw configError(config.alias, `the Neon option ${name} has an invalid value (${typeof value})`, 'See the neon() options in lazydb/neon')
-    }
-  }
 }

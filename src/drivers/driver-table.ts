@@ -1,22 +1,38 @@
-import { LazyDbError } from '../errors.js'
+import { argumentError, describeValue, LazyDbError } from '../errors.js'
 import type { DriverName } from '../types.js'
-import type { Driver } from './driver.js'
+import type { Driver } from './contract.js'
 
 // Versioned with the Driver interface: a copy of lazydb built against another shape keeps its own table.
-const KEY = Symbol.for('lazydb.drivers@2')
+const KEY = Symbol.for('lazydb.drivers@3')
 type DriverTable = Map<DriverName, Driver>
-const table: DriverTable = ((globalThis as Record<symbol, unknown>)[KEY] as DriverTable | undefined) ?? new Map()
-;(globalThis as Record<symbol, unknown>)[KEY] = table
+const g = globalThis as Record<symbol, unknown>
+const table: DriverTable = (g[KEY] as DriverTable | undefined) ?? new Map()
+g[KEY] = table
 
-const SOURCES: Record<DriverName, { subpath: string; pkg: string }> = {
+/** Where each driver comes from: the subpath that registers it and the package it needs. */
+export const DRIVER_SOURCES: Record<DriverName, { subpath: string; pkg: string }> = {
   'neon-http': { subpath: 'lazydb/neon', pkg: '@neondatabase/serverless' },
   'neon-ws': { subpath: 'lazydb/neon', pkg: '@neondatabase/serverless' },
   planetscale: { subpath: 'lazydb/planetscale', pkg: '@planetscale/database' },
   libsql: { subpath: 'lazydb/libsql', pkg: '@libsql/client' },
 }
 
-/** Makes a driver available to URL-based config. Driver subpaths call it when imported. */
+/**
+ * Makes a driver available to URL-based config under its name. Driver subpaths call it when imported.
+ * @example import { registerDriver } from 'lazydb'; registerDriver(myDriver)
+ */
 export function registerDriver(driver: Driver): void {
+  const d = driver as Partial<Driver> | null | undefined
+  if (typeof d !== 'object' || d === null || typeof d.connect !== 'function' || typeof d.classify !== 'function') {
+    throw argumentError(
+      'registerDriver',
+      `expected a Driver { name, connect, classify } (got ${describeValue(driver)})`,
+      "Pass a driver object, e.g. import { libsqlDriver } from 'lazydb/libsql'",
+    )
+  }
+  if (!(d.name! in DRIVER_SOURCES)) {
+    throw argumentError('registerDriver', 'the driver has an unknown name', `Name it one of ${Object.keys(DRIVER_SOURCES).join(', ')}`)
+  }
   table.set(driver.name, driver)
 }
 
@@ -31,7 +47,7 @@ const importAtRuntime: (specifier: string) => Promise<unknown> = (specifier) => 
 export async function loadDriver(name: DriverName, alias: string): Promise<Driver> {
   const known = table.get(name)
   if (known !== undefined) return known
-  const { subpath, pkg } = SOURCES[name]
+  const { subpath, pkg } = DRIVER_SOURCES[name]
   try {
     await importAtRuntime(subpath)
   } catch (error) {
@@ -47,7 +63,9 @@ export async function loadDriver(name: DriverName, alias: string): Promise<Drive
   }
   const loaded = table.get(name)
   if (loaded === undefined) {
-    throw new LazyDbError('DRIVER_MISSING', `database "${alias}": importing ${subpath} did not register the ${name} driver. Add: import '${subpath}'`, { database: alias })
+    throw new LazyDbError('DRIVER_MISSING', `database "${alias}": importing ${subpath} did not register the ${name} driver. Add: import '${subpath}'`, {
+      database: alias,
+    })
   }
   return loaded
 }

@@ -1,7 +1,6 @@
-import { LazyDbError } from '../errors.js'
-import { redactError, redactText } from '../redact.js'
-import type { ErrorInfo, ResolvedConfig } from './driver.js'
-import { classifyNetwork } from './network-errors.js'
+import { LazyDbError } from '../../errors.js'
+import type { ErrorInfo } from '../contract.js'
+import { classifyNetwork } from '../network-errors.js'
 
 // Neon errors, from either transport: what they say about the statement, and how they are wrapped.
 
@@ -28,18 +27,6 @@ export function connectFailure(error: unknown): unknown {
   const e = asError(error)
   if (typeof e === 'object' && e !== null) beforeAnyStatement.add(e)
   return e
-}
-
-/** A CONNECT_FAILED raised by the driver itself (opening a transaction's session), secrets masked. */
-export function sessionError(config: ResolvedConfig, error: unknown, lead: string): LazyDbError {
-  redactError(error, config.secrets)
-  const text = redactText(String((error as Error | undefined)?.message ?? error), config.secrets)
-  const info = classifyNeon(error)
-  return new LazyDbError('CONNECT_FAILED', `database "${config.alias}" (${config.driver}): ${lead}: ${text}`, {
-    database: config.alias,
-    cause: error,
-    sqlState: info.sqlState,
-  })
 }
 
 const SQLSTATE = /^[0-9A-Z]{5}$/

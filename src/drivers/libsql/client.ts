@@ -1,0 +1,123 @@
+import type { Client, InArgs, InStatement, ResultSet, Transaction } from '@libsql/client'
+import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
+import type { DriverClient, DriverTransaction } from '../contract.js'
+import { nextTurn, SETTLE_AFTER_IDLE_MS } from '../settle-io.js'
+import { WriteTurns } from './write-turns.js'
+
+function toResult(rs: ResultSet): QueryResult {
+  const rows = rs.rows as unknown as Record<string, unknown>[]
+  const result: QueryResult = { rows, rowCount: rs.columns.length > 0 ? rs.rows.length : rs.rowsAffected, columns: rs.columns }
+  if (rs.rowsAffected > 0 && rs.lastInsertRowid !== undefined) result.lastInsertId = String(rs.lastInsertRowid)
+  return result
+}
+
+function statement(text: string, params: Params | undefined): InStatement {
+  return params === undefined ? text : { sql: text, args: params as InArgs }
+}
+
+class LibsqlTransaction implements DriverTransaction {
+  readonly #tx: Transaction
+  readonly #done: (() => void) | undefined
+
+  constructor(tx: Transaction, done: (() => void) | undefined) {
+    this.#tx = tx
+    this.#done = done
+  }
+
+  async query(text: string, params: Params | undefined): Promise<QueryResult> {
+    return toResult(await this.#tx.execute(statement(text, params)))
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.#tx.commit()
+    } finally {
+      this.#end()
+    }
+  }
+
+  async rollback(): Promise<void> {
+    try {
+      await this.#tx.rollback()
+    } finally {
+      this.#end()
+    }
+  }
+
+  #end(): void {
+    this.#tx.close()
+    this.#done?.()
+  }
+}
+
+// Two turns: one to read the peer's FIN, one for the socket to close once its own FIN is out,
+// which is when the WebSocket (and so the client) hears of it.
+const settleIo = () => nextTurn().then(nextTurn)
+
+export class LibsqlClient implements DriverClient {
+  readonly raw: Client
+  readonly #socket: boolean
+  /** Embedded databases only: one writer at a time. */
+  readonly #turns: WriteTurns | undefined
+  #lastActive = performance.now()
+
+  constructor(raw: Client) {
+    this.raw = raw
+    this.#socket = raw.protocol === 'ws'
+    this.#turns = raw.protocol === 'file' ? new WriteTurns() : undefined
+  }
+
+  /**
+   * After a pause (a freeze, a quiet spell) the far side's close of the WebSocket may be waiting
+   * unread; the client only reopens a socket it knows is closed, and would otherwise send the
+   * statement into the dead one. Letting the I/O already received run first makes it see the close.
+   * The client's socket is private, so unlike neon-ws there is no readyState to check afterwards.
+   */
+  #settle(): Promise<void> | undefined {
+    if (!this.#socket) return undefined
+    const now = performance.now()
+    const idle = now - this.#lastActive >= SETTLE_AFTER_IDLE_MS
+    this.#lastActive = now
+    return idle ? settleIo() : undefined
+  }
+
+  execute(text: string, params: Params | undefined): Promise<ResultSet> {
+    if (this.#turns?.busy === true) return this.#turns.inTurn(() => this.raw.execute(statement(text, params)))
+    const settling = this.#settle()
+    if (settling === undefined) return this.raw.execute(statement(text, params))
+    return settling.then(() => this.raw.execute(statement(text, params)))
+  }
+
+  toResult(native: unknown): QueryResult {
+    return toResult(native as ResultSet)
+  }
+
+  async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
+    const run = () => this.raw.batch(statements.map((s) => statement(s.text, s.params)), 'write')
+    await this.#settle()
+    const results = this.#turns === undefined ? await run() : await this.#turns.inTurn(run)
+    return results.map(toResult)
+  }
+
+  async begin(options: TransactionOptions | undefined): Promise<DriverTransaction> {
+    await this.#settle()
+    const mode = options?.readOnly === true ? 'read' : 'write'
+    const turns = this.#turns
+    if (turns === undefined) return new LibsqlTransaction(await this.raw.transaction(mode), undefined)
+    await turns.take()
+    try {
+      return new LibsqlTransaction(await this.raw.transaction(mode), () => turns.release())
+    } catch (error) {
+      turns.release()
+      throw error
+    }
+  }
+
+  async close(): Promise<void> {
+    this.raw.close()
+  }
+
+  isAlive(): boolean {
+    return !this.raw.closed
+  }
+}

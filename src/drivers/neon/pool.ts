@@ -1,0 +1,265 @@
+// neon-ws: a Neon `Pool` of WebSocket connections. Every client gets this database's socket settings
+// through `pool.Client` (the Pool ignores a `Client` option), so nothing is set on the global
+// `neonConfig`. lazydb watches each pooled connection's transaction status (pg's ReadyForQuery) so
+// that none goes back to the pool inside a transaction, and settles the Pool's queued checkouts
+// when it closes the Pool under them (pg-pool's end() leaves them pending forever).
+import { Client, Pool, type PoolClient } from '@neondatabase/serverless'
+import { LazyDbError } from '../../errors.js'
+import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
+import { ClientClosedError, type Driver, type DriverClient, type DriverConfig, type DriverTransaction } from '../contract.js'
+import { nextTurn, SETTLE_AFTER_IDLE_MS } from '../settle-io.js'
+import { asError, classifyNeon, connectFailure, connectionBroken } from './errors.js'
+import { checkNeonOptions } from './options.js'
+import { runAtomically } from './pipeline.js'
+import { beginOn, CLOSE_TIMEOUT_MS, configure, destroyClient, SessionTransaction, socketSettings, type Closable } from './session.js'
+import { driverUrl, positional, searchPathSql, toResult } from './sql.js'
+
+/** False once the client's WebSocket is closing or closed (`readyState` 2 or 3), which it knows before pg does. */
+function socketOpen(client: object): boolean {
+  const ws = (client as { connection?: { stream?: { ws?: { readyState?: unknown } | null } } }).connection?.stream?.ws
+  return typeof ws?.readyState !== 'number' || ws.readyState <= 1
+}
+
+/** What lazydb knows of one pooled connection: its transaction status as the server last reported it. */
+interface PooledConnection {
+  /** 'I' idle, 'T' in a transaction, 'E' in a failed transaction (ReadyForQuery). */
+  status: string
+}
+
+const POOL_OPTIONS = ['max', 'idleTimeoutMillis', 'connectionTimeoutMillis'] as const
+
+class NeonPoolClient implements DriverClient {
+  readonly raw: Pool
+  readonly pooled = true
+  readonly #config: DriverConfig
+  #closed = false
+  #lostIdle = false
+  /** Connected clients whose socket has not closed yet. */
+  readonly #connections = new Map<PoolClient, PooledConnection>()
+  /** Checkouts waiting in the Pool's queue: rejected if the Pool is closed under them. */
+  readonly #waiting = new Set<(error: Error) => void>()
+  #drained: (() => void) | undefined = undefined
+  /** When a client was last checked out or given back (performance.now()). */
+  #lastActive = 0
+
+  constructor(raw: Pool, config: DriverConfig) {
+    this.raw = raw
+    this.#config = config
+    // An idle client whose connection died (a server restart, a Lambda freeze) must not crash the process.
+    raw.on('error', () => {
+      this.#lostIdle = true
+    })
+    // Listening to 'connect' also keeps Pool.query on WebSockets even with neonConfig.poolQueryViaFetch.
+    raw.on('connect', (client: PoolClient) => {
+      this.#lostIdle = false
+      const state: PooledConnection = { status: 'I' }
+      this.#connections.set(client, state)
+      const connection = (client as unknown as { connection?: { on?(event: string, fn: (msg: { status?: string }) => void): void } }).connection
+      connection?.on?.('readyForQuery', (msg) => {
+        if (typeof msg?.status === 'string') state.status = msg.status
+      })
+      client.on('error', () => {}) // a checked-out client that drops fails its query instead
+      client.once('end', () => {
+        this.#connections.delete(client)
+        if (this.#connections.size === 0) this.#drained?.()
+      })
+    })
+  }
+
+  /** Opens the first connection and puts it back in the pool for the first query. */
+  async open(): Promise<void> {
+    const client = await this.#checkout()
+    client.release()
+  }
+
+  /**
+   * An idle client whose socket the far side already closed (seen by the WebSocket, not yet by pg:
+   * pg hears of it a loop phase later, after a thaw often only after the next query was handed to
+   * it) is dropped here, before a statement is given to it; the pool then opens a fresh one.
+   */
+  async #checkout(): Promise<PoolClient> {
+    // After a pause (a freeze, a quiet spell) the far side's close may be waiting unread: let the
+    // I/O already received run first, so the check below sees it. Busy clients never wait here.
+    if (performance.now() - this.#lastActive >= SETTLE_AFTER_IDLE_MS) await nextTurn()
+    for (let attempt = 0; ; attempt++) {
+      if (this.#closed) throw new ClientClosedError()
+      let client: PoolClient
+      try {
+        client = await this.#connect()
+      } catch (error) {
+        throw error instanceof ClientClosedError ? error : connectFailure(error)
+      }
+      if (attempt > 1 || socketOpen(client)) {
+        this.#lastActive = performance.now()
+        return client
+      }
+      client.release(true)
+    }
+  }
+
+  /** `pool.connect()`, registered until it settles, so a close can settle a checkout still queued in the Pool. */
+  #connect(): Promise<PoolClient> {
+    return new Promise<PoolClient>((resolve, reject) => {
+      const settle = (error: Error) => {
+        this.#waiting.delete(settle)
+        reject(error)
+      }
+      this.#waiting.add(settle)
+      this.raw.connect((error: Error | undefined, client: PoolClient | undefined) => {
+        if (!this.#waiting.delete(settle)) return client?.release(true) // settled by a close meanwhile
+        if (error !== undefined || client === undefined) reject(error)
+        else resolve(client)
+      })
+    })
+  }
+
+  /**
+   * Gives a client back, never inside a transaction: a connection left in one (a manual BEGIN) is
+   * rolled back first, or destroyed if that fails. Says whether it had been left in a transaction.
+   */
+  async #giveBack(client: PoolClient, broken: boolean): Promise<boolean> {
+    this.#lastActive = performance.now()
+    const status = this.#connections.get(client)?.status ?? 'I'
+    if (broken || status === 'I') {
+      client.release(broken ? true : undefined)
+      return false
+    }
+    try {
+      await client.query('ROLLBACK')
+      client.release(this.#connections.get(client)?.status === 'I' ? undefined : true)
+    } catch {
+      client.release(true)
+    }
+    return true
+  }
+
+  toResult(native: unknown): QueryResult {
+    return native as QueryResult
+  }
+
+  async execute(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+    const values = positional(params)
+    const client = await this.#checkout()
+    let broken = false
+    let result: QueryResult
+    try {
+      if (schema === undefined) result = toResult(await client.query(text, values))
+      // Without parameters pg uses the simple protocol (several statements allowed): the
+      // search_path goes first in the same message, and the message is one implicit transaction.
+      else if (values.length === 0) result = toResult(await client.query(`${searchPathSql(schema)}; ${text}`))
+      else result = toResult((await runAtomically(client, [{ text, values }], schema))[0]!)
+    } catch (error) {
+      broken = connectionBroken(error)
+      throw asError(error)
+    } finally {
+      if (await this.#giveBack(client, broken)) throw this.#leftOpen()
+    }
+    return result
+  }
+
+  #leftOpen(): LazyDbError {
+    return new LazyDbError(
+      'TRANSACTION_UNSUPPORTED',
+      `database "${this.#config.alias}" (neon-ws): the statement opened a transaction outside transaction(); lazydb rolled it back, because the next statement may run on another pooled connection. Use db.transaction(async (tx) => …)`,
+      { database: this.#config.alias, mayHaveRun: false },
+    )
+  }
+
+  async batch(statements: readonly Statement[], schema: string | undefined): Promise<QueryResult[]> {
+    const bound = statements.map((s) => ({ text: s.text, values: positional(s.params) }))
+    if (bound.length === 0) return []
+    const client = await this.#checkout()
+    let broken = false
+    let results: QueryResult[]
+    try {
+      results = (await runAtomically(client, bound, schema)).map(toResult)
+    } catch (error) {
+      broken = connectionBroken(error)
+      throw asError(error)
+    } finally {
+      if (await this.#giveBack(client, broken)) throw this.#leftOpen()
+    }
+    return results
+  }
+
+  async begin(options: TransactionOptions | undefined, schema: string | undefined): Promise<DriverTransaction> {
+    const client = await this.#checkout()
+    try {
+      await beginOn(client, options, schema)
+    } catch (error) {
+      await this.#giveBack(client, connectionBroken(error))
+      throw asError(error)
+    }
+    return new SessionTransaction(client, async (broken) => {
+      await this.#giveBack(client, broken !== undefined)
+    })
+  }
+
+  /**
+   * Ends the pool and waits until every socket has closed, so nothing is left behind when the
+   * function freezes. With `force`, queued checkouts are rejected at once and what is still
+   * connected is destroyed; otherwise after CLOSE_TIMEOUT_MS (end() can hang on a connection that
+   * already dropped). `Pool.end()` resolves once the pool lets go of its clients, before their
+   * sockets close, so each client's 'end' is awaited too, then one turn of the event loop, in which
+   * the sockets' own close callbacks run: whoever watches them (the platform, a proxy) has seen them.
+   */
+  async close(force: boolean): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const closedError = new ClientClosedError()
+    for (const settle of [...this.#waiting]) settle(closedError)
+    const drained = this.#connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#drained = resolve))
+    if (force) for (const client of this.#connections.keys()) destroyClient(client as unknown as Closable)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const ended = await Promise.race([
+      Promise.all([this.raw.end().catch(() => undefined), drained]).then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(resolve, force ? 50 : CLOSE_TIMEOUT_MS, false))),
+    ])
+    clearTimeout(timer)
+    if (!ended) for (const client of this.#connections.keys()) destroyClient(client as unknown as Closable)
+    this.#connections.clear()
+    await nextTurn()
+  }
+
+  /** False once closed or ended (by lazydb or by a user's `pool.end()`), or once every connection died. */
+  isAlive(): boolean {
+    const pool = this.raw as Pool & { ending?: boolean; ended?: boolean }
+    return !this.#closed && pool.ending !== true && pool.ended !== true && !(this.#lostIdle && pool.totalCount === 0)
+  }
+
+  /** True while the Pool has connections checked out or checkouts waiting (an ORM's work through client()). */
+  inUse(): boolean {
+    return this.raw.totalCount > this.raw.idleCount || this.raw.waitingCount > 0
+  }
+}
+
+function poolOptions(config: DriverConfig): Record<string, unknown> {
+  const options: Record<string, unknown> = {}
+  for (const name of POOL_OPTIONS) if (config.options[name] !== undefined) options[name] = config.options[name]
+  return options
+}
+
+export const neonWsDriver: Driver = {
+  name: 'neon-ws',
+  async connect(config: DriverConfig): Promise<DriverClient> {
+    checkNeonOptions(config)
+    const settings = await socketSettings(config)
+    const pool = new Pool({ ...poolOptions(config), connectionString: driverUrl(config.url) })
+    pool.Client = class extends Client {
+      constructor(...args: ConstructorParameters<typeof Client>) {
+        super(...args)
+        configure(this, settings)
+      }
+    }
+    const client = new NeonPoolClient(pool, config)
+    try {
+      await client.open()
+    } catch (error) {
+      await client.close(true)
+      throw error
+    }
+    return client
+  },
+  classify: classifyNeon,
+  validate: checkNeonOptions,
+}

@@ -1,0 +1,63 @@
+// Registry.fromEnv and its cache: DATABASE_URL and DATABASE_URL_<NAME> make a registry, and equal
+// values give back the same one. The cache lives on globalThis behind a function, keyed by a hash:
+// `inspect(globalThis)` shows neither a URL nor a registry.
+import { configError, describeValue, isOptionsObject } from './errors.js'
+import { hash128 } from './hash.js'
+import { checkEnvSource } from './options.js'
+import type { Registry, RegistryOptions } from './registry.js'
+
+type FromEnvCache = (key: string, build: () => Registry) => Registry
+
+const KEY = Symbol.for('lazydb.from-env@3')
+const g = globalThis as Record<symbol, unknown>
+const cached = (g[KEY] as FromEnvCache | undefined) ?? createCache()
+g[KEY] = cached
+
+function createCache(): FromEnvCache {
+  const registries = new Map<string, Registry>()
+  return (key, build) => {
+    let registry = registries.get(key)
+    if (registry === undefined) registries.set(key, (registry = build()))
+    return registry
+  }
+}
+
+const VARIABLE = /^DATABASE_URL(_[A-Z0-9_]+)?$/
+
+export function registryFromEnv(
+  env: Record<string, unknown> | undefined,
+  options: Omit<RegistryOptions, 'database' | 'extra'>,
+  create: (options: RegistryOptions) => Registry,
+): Registry {
+  const source = checkEnvSource(env)
+  if (!isOptionsObject(options)) {
+    throw configError(undefined, `Registry.fromEnv() options must be an object (got ${describeValue(options)})`, 'Pass Registry.fromEnv(env, { warn: false }) or leave them out')
+  }
+  const found: [string, string][] = []
+  for (const [key, value] of Object.entries(source)) {
+    if (value === undefined || !VARIABLE.test(key)) continue
+    if (typeof value !== 'string') {
+      const alias = key === 'DATABASE_URL' ? 'default' : key.slice('DATABASE_URL_'.length).toLowerCase()
+      throw configError(alias, `${key} must be a URL string (got ${describeValue(value)})`, `Set ${key} to the connection URL (file:…, postgres://…, mysql://…), or remove it`)
+    }
+    found.push([key, value])
+  }
+  found.sort((a, b) => (a[0] < b[0] ? -1 : 1))
+  let key: string
+  try {
+    key = hash128(JSON.stringify([found, options]))
+  } catch (error) {
+    throw configError(
+      undefined,
+      `Registry.fromEnv() options must be plain data besides the hooks (${(error as Error).message})`,
+      'Pass numbers, strings and booleans, e.g. { retry: { attempts: 3 } }',
+    )
+  }
+  return cached(key, () => {
+    const main = found.find(([name]) => name === 'DATABASE_URL')
+    if (main === undefined) throw configError('default', 'DATABASE_URL is not set', 'Set DATABASE_URL (e.g. file:.data/app.db, postgres://…, mysql://…)')
+    const extra: Record<string, string> = {}
+    for (const [name, value] of found) if (name !== 'DATABASE_URL') extra[name.slice('DATABASE_URL_'.length).toLowerCase()] = value
+    return create({ ...options, database: main[1], extra })
+  })
+}
