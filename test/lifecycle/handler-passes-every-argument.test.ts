@@ -1,0 +1,33 @@
+// handler() returns a function with fn's signature: every argument reaches fn (not only the first three),
+// with a fixed registry and with a registry factory (which gets them all too).
+import { afterAll, describe, expect, it } from 'vitest'
+import { handler, Registry } from 'lazydb'
+import 'lazydb/libsql'
+import { tempDir } from '../support/tmp.js'
+import { within } from './support.js'
+
+const tmp = tempDir('lazydb-arguments-')
+afterAll(() => tmp.remove())
+
+describe('handler() arguments', () => {
+  const registry = new Registry({ database: `file:${tmp.file('arguments.db')}`, platform: 'node', warn: false })
+  afterAll(() => registry.disconnect({ force: true }))
+
+  it('passes all five arguments to fn with a registry', async () => {
+    const fn = handler(registry, (...args: number[]) => args)
+    expect(await within(fn(1, 2, 3, 4, 5), 5000)).toEqual([1, 2, 3, 4, 5])
+  })
+
+  it('passes all five arguments to fn and to the factory with a registry factory', async () => {
+    const seenByFactory: unknown[][] = []
+    const fn = handler(
+      (...args: number[]) => {
+        seenByFactory.push(args)
+        return registry
+      },
+      (...args: number[]) => args,
+    )
+    expect(await within(fn(1, 2, 3, 4, 5), 5000)).toEqual([1, 2, 3, 4, 5])
+    expect(seenByFactory).toEqual([[1, 2, 3, 4, 5]])
+  })
+})
