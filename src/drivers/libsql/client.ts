@@ -1,7 +1,9 @@
 import type { Client, InArgs, InStatement, ResultSet, Transaction } from '@libsql/client'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
-import type { DriverClient, DriverTransaction } from '../contract.js'
+import type { DriverClient, DriverConfig, DriverTransaction } from '../contract.js'
+import { manualTransactionError, opensTransaction } from '../manual-transaction.js'
 import { nextTurn, SETTLE_AFTER_IDLE_MS } from '../settle-io.js'
+import { classifyLibsql } from './errors.js'
 import { WriteTurns } from './write-turns.js'
 
 function toResult(rs: ResultSet): QueryResult {
@@ -61,8 +63,11 @@ export class LibsqlClient implements DriverClient {
   readonly #turns: WriteTurns | undefined
   #lastActive = performance.now()
 
-  constructor(raw: Client) {
+  readonly #config: DriverConfig
+
+  constructor(raw: Client, config: DriverConfig) {
     this.raw = raw
+    this.#config = config
     this.#socket = raw.protocol === 'ws'
     this.#turns = raw.protocol === 'file' ? new WriteTurns() : undefined
   }
@@ -82,10 +87,25 @@ export class LibsqlClient implements DriverClient {
   }
 
   execute(text: string, params: Params | undefined): Promise<ResultSet> {
-    if (this.#turns?.busy === true) return this.#turns.inTurn(() => this.raw.execute(statement(text, params)))
+    if (opensTransaction(text)) return Promise.reject(manualTransactionError(this.#config, false))
+    if (this.#turns?.busy === true) return this.#whileWriterOpen(text, params, this.#turns)
     const settling = this.#settle()
     if (settling === undefined) return this.raw.execute(statement(text, params))
     return settling.then(() => this.raw.execute(statement(text, params)))
+  }
+
+  /**
+   * A statement while a transaction holds the embedded database: a read goes ahead on a connection of
+   * its own; one refused as busy (a write, or the only connection of :memory: taken) never started,
+   * so it waits for its turn and runs then.
+   */
+  async #whileWriterOpen(text: string, params: Params | undefined, turns: WriteTurns): Promise<ResultSet> {
+    try {
+      return await this.raw.execute(statement(text, params))
+    } catch (error) {
+      if (!classifyLibsql(error).notStarted) throw error
+      return turns.inTurn(() => this.raw.execute(statement(text, params)))
+    }
   }
 
   toResult(native: unknown): QueryResult {

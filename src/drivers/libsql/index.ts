@@ -41,7 +41,7 @@ export const libsqlDriver: Driver = {
   async connect(config: DriverConfig): Promise<DriverClient> {
     ensureDirectory(config.url)
     const { createClient: create = createClient, ...options } = config.options as LibsqlOptions
-    return new LibsqlClient(create({ ...options, url: config.url }))
+    return new LibsqlClient(create({ ...options, url: config.url }), config)
   },
   classify: classifyLibsql,
 }

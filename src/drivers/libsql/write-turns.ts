@@ -1,7 +1,7 @@
 // An embedded database (a file, or :memory:) has one writer. @libsql/client opens a connection per
 // transaction and SQLite refuses a second writer at once (SQLITE_BUSY), so concurrent transactions
 // fail. lazydb gives writers turns instead: transactions and batches one at a time, in order, and a
-// statement that arrives while one is open waits for it. A wait is bounded, like SQLite's busy
+// statement refused as busy while one is open waits for it. A wait is bounded, like SQLite's busy
 // timeout: past it the statement fails as SQLITE_BUSY without having started.
 
 /** How long a statement or transaction waits for its turn before it fails as busy. */

@@ -2,6 +2,7 @@ import { neon as neonHttp, neonConfig, type NeonQueryFunction } from '@neondatab
 import { LazyDbError } from '../../errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
 import type { Driver, DriverClient, DriverConfig, DriverTransaction } from '../contract.js'
+import { manualTransactionError, opensTransaction } from '../manual-transaction.js'
 import { asError, classifyNeon } from './errors.js'
 import { checkNeonOptions } from './options.js'
 import { beginOn, endClient, openSession, SessionTransaction, socketSettings } from './session.js'
@@ -87,6 +88,7 @@ class NeonHttpClient implements DriverClient {
   }
 
   async execute(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+    if (opensTransaction(text)) throw manualTransactionError(this.#config, false)
     const sql = this.raw
     const values = positional(params)
     if (schema === undefined) return toResult(await send(this.#globals, sql.query(text, values)))

@@ -4,9 +4,9 @@
 // that none goes back to the pool inside a transaction, and settles the Pool's queued checkouts
 // when it closes the Pool under them (pg-pool's end() leaves them pending forever).
 import { Client, Pool, type PoolClient } from '@neondatabase/serverless'
-import { LazyDbError } from '../../errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
 import { ClientClosedError, type Driver, type DriverClient, type DriverConfig, type DriverTransaction } from '../contract.js'
+import { manualTransactionError } from '../manual-transaction.js'
 import { nextTurn, SETTLE_AFTER_IDLE_MS } from '../settle-io.js'
 import { asError, classifyNeon, connectFailure, connectionBroken } from './errors.js'
 import { checkNeonOptions } from './options.js'
@@ -152,17 +152,9 @@ class NeonPoolClient implements DriverClient {
       broken = connectionBroken(error)
       throw asError(error)
     } finally {
-      if (await this.#giveBack(client, broken)) throw this.#leftOpen()
+      if (await this.#giveBack(client, broken)) throw manualTransactionError(this.#config, true)
     }
     return result
-  }
-
-  #leftOpen(): LazyDbError {
-    return new LazyDbError(
-      'TRANSACTION_UNSUPPORTED',
-      `database "${this.#config.alias}" (neon-ws): the statement opened a transaction outside transaction(); lazydb rolled it back, because the next statement may run on another pooled connection. Use db.transaction(async (tx) => …)`,
-      { database: this.#config.alias, mayHaveRun: false },
-    )
   }
 
   async batch(statements: readonly Statement[], schema: string | undefined): Promise<QueryResult[]> {
@@ -177,7 +169,7 @@ class NeonPoolClient implements DriverClient {
       broken = connectionBroken(error)
       throw asError(error)
     } finally {
-      if (await this.#giveBack(client, broken)) throw this.#leftOpen()
+      if (await this.#giveBack(client, broken)) throw manualTransactionError(this.#config, true)
     }
     return results
   }

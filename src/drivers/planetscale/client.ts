@@ -1,6 +1,7 @@
 import { Client, type Connection, type ExecutedQuery } from '@planetscale/database'
 import type { IsolationLevel, Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
-import type { DriverClient, DriverTransaction } from '../contract.js'
+import type { DriverClient, DriverConfig, DriverTransaction } from '../contract.js'
+import { manualTransactionError, opensTransaction } from '../manual-transaction.js'
 
 const LEVELS: Record<IsolationLevel, string> = {
   'read uncommitted': 'READ UNCOMMITTED',
@@ -64,8 +65,10 @@ class PlanetscaleTransaction implements DriverTransaction {
  */
 export class PlanetscaleClient implements DriverClient {
   readonly raw: Client
-  constructor(raw: Client) {
+  readonly #config: DriverConfig
+  constructor(raw: Client, config: DriverConfig) {
     this.raw = raw
+    this.#config = config
   }
 
   toResult(native: unknown): QueryResult {
@@ -73,6 +76,7 @@ export class PlanetscaleClient implements DriverClient {
   }
 
   async execute(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+    if (opensTransaction(text)) throw manualTransactionError(this.#config, false)
     if (schema === undefined) return toResult(await this.raw.execute(text, args(params)))
     // A schema is a `USE` on a session of the statement's own, thrown away after it: two requests,
     // and nothing left behind. Keeping `USE`d sessions for reuse would save one request but would

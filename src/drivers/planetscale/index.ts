@@ -33,7 +33,7 @@ export const planetscaleDriver: Driver = {
   async connect(config: DriverConfig): Promise<DriverClient> {
     checkConfig(config)
     // The driver turns mysql:// into https:// itself and keeps http:// (a local gateway) as it is.
-    return new PlanetscaleClient(new Client({ ...(config.options as Config), url: config.url }))
+    return new PlanetscaleClient(new Client({ ...(config.options as Config), url: config.url }), config)
   },
   classify: classifyPlanetscale,
 }
