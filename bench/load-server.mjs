@@ -49,16 +49,24 @@ const server = createServer(async (req, res) => {
   // The load generator reads this process's CPU time around each burst (CPU per request).
   if (req.url === '/__cpu') {
     const { user, system } = process.cpuUsage()
-    return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ micros: user + system }))
+    return void res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ micros: user + system }))
   }
   try {
     const chunks = []
     for await (const chunk of req) chunks.push(chunk)
     const body = req.method === 'POST' ? Buffer.concat(chunks) : undefined
-    const request = new Request(`http://127.0.0.1${req.url}`, { method: req.method, headers: { 'content-type': 'application/json' }, body })
+    const request = new Request(`http://127.0.0.1${req.url}`, {
+      method: req.method,
+      headers: { 'content-type': 'application/json' },
+      body,
+    })
     const response = await app(request)
     const payload = Buffer.from(await response.arrayBuffer())
-    res.writeHead(response.status, { 'content-type': 'application/json', 'content-length': payload.length }).end(payload)
+    res
+      .writeHead(response.status, { 'content-type': 'application/json', 'content-length': payload.length })
+      .end(payload)
   } catch (error) {
     res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error?.message ?? error))
   }
@@ -68,5 +76,7 @@ server.listen(0, '127.0.0.1', () => process.stdout.write(`port=${server.address(
 process.on('SIGTERM', () => {
   server.close()
   server.closeAllConnections()
-  shutdown().catch(() => {}).finally(() => process.exit(0))
+  shutdown()
+    .catch(() => {})
+    .finally(() => process.exit(0))
 })

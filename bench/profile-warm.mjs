@@ -46,14 +46,17 @@ async function nullDriverLayers(thrashKB = 0) {
   const connected = new Registry({ database: 'file:/lazydb-bench-null-b' })
   await connected.connect()
   await wrapped()
-  const perCall = await interleave({
-    driverCall: () => rawCall(),
-    adapterCall: () => client.execute('select 1', undefined, undefined).then((r) => client.toResult(r)),
-    dbQuery: () => connected.database.query('select 1'),
-    handlerQuery: () => wrapped(),
-    plainAsyncNoop: async () => undefined,
-    handlerNoop: () => noop(),
-  }, { block: thrashKB > 0 ? 1000 : 20000, rounds: QUICK ? 10 : 30 })
+  const perCall = await interleave(
+    {
+      driverCall: () => rawCall(),
+      adapterCall: () => client.execute('select 1', undefined, undefined).then((r) => client.toResult(r)),
+      dbQuery: () => connected.database.query('select 1'),
+      handlerQuery: () => wrapped(),
+      plainAsyncNoop: async () => undefined,
+      handlerNoop: () => noop(),
+    },
+    { block: thrashKB > 0 ? 1000 : 20000, rounds: QUICK ? 10 : 30 },
+  )
   const ns = Object.fromEntries(Object.entries(perCall).map(([k, v]) => [k, round(median(v), 1)]))
   // Paired per round (same round, adjacent blocks), then the median: steadier than a difference of medians.
   const diff = (a, b) => round(median(perCall[a].map((v, i) => v - perCall[b][i])), 1)
@@ -78,7 +81,13 @@ async function loop(variant, calls) {
     const client = createClient({ url: ':memory:' })
     fn = () => client.execute('select 1')
   } else if (variant === 'adapter') {
-    const client = await libsqlDriver.connect({ alias: 'p', driver: 'libsql', url: ':memory:', options: {}, secrets: [] })
+    const client = await libsqlDriver.connect({
+      alias: 'p',
+      driver: 'libsql',
+      url: ':memory:',
+      options: {},
+      secrets: [],
+    })
     fn = () => client.execute('select 1', undefined, undefined).then((r) => client.toResult(r))
   } else if (variant === 'dbQuery') {
     const registry = new Registry({ database: libsql(':memory:') })
@@ -125,15 +134,28 @@ export async function profileAll() {
   const calls = QUICK ? 20000 : 80000
   const out = {}
   const layers = await runNode([`${ROOT}bench/profile-warm.mjs`, '--null', '0', ...(QUICK ? ['--quick'] : [])])
-  out.nullDriver = layers.code === 0 ? JSON.parse(layers.stdout.trim().split('\n').pop()) : { error: layers.stderr.slice(-500) }
+  out.nullDriver =
+    layers.code === 0 ? JSON.parse(layers.stdout.trim().split('\n').pop()) : { error: layers.stderr.slice(-500) }
   for (const variant of VARIANTS) {
-    const res = await runNode(['--cpu-prof', '--cpu-prof-interval=50', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${variant}.cpuprofile`, `${ROOT}bench/profile-warm.mjs`, '--loop', variant, String(calls)])
+    const res = await runNode([
+      '--cpu-prof',
+      '--cpu-prof-interval=50',
+      `--cpu-prof-dir=${dir}`,
+      `--cpu-prof-name=${variant}.cpuprofile`,
+      `${ROOT}bench/profile-warm.mjs`,
+      '--loop',
+      variant,
+      String(calls),
+    ])
     if (res.code !== 0) {
       out[`libsql-${variant}`] = { error: res.stderr.slice(-500) }
       continue
     }
     const nsPerCall = Number(res.stdout.trim().split('\n').pop())
-    out[`libsql-${variant}`] = { nsPerCall: round(nsPerCall, 0), ...summarise(JSON.parse(readFileSync(`${dir}${variant}.cpuprofile`, 'utf8'))) }
+    out[`libsql-${variant}`] = {
+      nsPerCall: round(nsPerCall, 0),
+      ...summarise(JSON.parse(readFileSync(`${dir}${variant}.cpuprofile`, 'utf8'))),
+    }
   }
   return out
 }

@@ -28,7 +28,8 @@ if (mode === 'lazydb') {
   close = () => client.close()
 }
 
-const next = (want) => new Promise((resolve) => process.once('message', (m) => (m === want ? resolve() : process.exit(2))))
+const next = (want) =>
+  new Promise((resolve) => process.once('message', (m) => (m === want ? resolve() : process.exit(2))))
 process.send('ready')
 await next('go')
 let started = performance.now()

@@ -39,10 +39,18 @@ async function ensureBuilt() {
 
 function machine() {
   const cpu = cpus()[0]?.model ?? 'unknown'
-  return { nproc: cpus().length, cpu, node: process.version, os: `${process.platform} ${release()}`, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))) }
+  return {
+    nproc: cpus().length,
+    cpu,
+    node: process.version,
+    os: `${process.platform} ${release()}`,
+    loadAverageAtStart: loadAtStart,
+    loadAverageAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
+  }
 }
 
-const fmt = (n, unit = '') => (n === null || n === undefined ? '–' : `${typeof n === 'number' ? Number(n.toFixed(2)) : n}${unit}`)
+const fmt = (n, unit = '') =>
+  n === null || n === undefined ? '–' : `${typeof n === 'number' ? Number(n.toFixed(2)) : n}${unit}`
 
 /** The two "measured" cells of the table: lazydb's value and the baseline's. */
 function cells(r) {
@@ -54,9 +62,13 @@ function cells(r) {
   }
   if (r.id.startsWith('2-')) {
     const server = (v) => (v === null || v === undefined ? '' : `, ${v} server conns`)
-    return [`${m.lazydbDriverClients} client${server(m.lazydbServerConnections)}, ${m.lazydbErrors} errors`, `${m.naiveDriverClients} clients${server(m.naiveServerConnections)}, ${m.naiveErrors} errors`]
+    return [
+      `${m.lazydbDriverClients} client${server(m.lazydbServerConnections)}, ${m.lazydbErrors} errors`,
+      `${m.naiveDriverClients} clients${server(m.naiveServerConnections)}, ${m.naiveErrors} errors`,
+    ]
   }
-  if (r.id.startsWith('3-')) return [`first ${m.lazydbFirst} RT, warm ${m.lazydbWarm} RT`, `first ${m.rawFirst} RT, warm ${m.rawWarm} RT`]
+  if (r.id.startsWith('3-'))
+    return [`first ${m.lazydbFirst} RT, warm ${m.lazydbWarm} RT`, `first ${m.rawFirst} RT, warm ${m.rawWarm} RT`]
   if (r.id === '4-core') return [`${m.gzipBytes} B gz, driver inputs: ${m.driverInputs.length}`, '–']
   if (r.id.startsWith('4-')) return [`${m.lazydbGzipBytes} B gz (+${m.addedGzipBytes} B)`, `${m.rawGzipBytes} B gz`]
   if (r.id.startsWith('5-')) {
@@ -67,7 +79,9 @@ function cells(r) {
     ]
   }
   if (r.id.startsWith('6-')) {
-    const drivers = Object.entries(m).filter(([k]) => k.endsWith(' ms')).map(([k, v]) => `${k.replace(' ms', '')} ${v} ms`)
+    const drivers = Object.entries(m)
+      .filter(([k]) => k.endsWith(' ms'))
+      .map(([k, v]) => `${k.replace(' ms', '')} ${v} ms`)
     return [`${m.coreMs} ms (bundled: ${m.coreBundledMs} ms; an empty module: ${m.floorMs} ms)`, drivers.join('; ')]
   }
   return [JSON.stringify(m), r.baseline ?? '']
@@ -91,14 +105,30 @@ for (const name of only) {
   if (!ROWS.includes(name)) throw new Error(`unknown row ${name}; rows: ${ROWS.join(', ')}`)
   const t = Date.now()
   log(`running ${name}${QUICK ? ' (quick)' : ''}…`)
-  const res = await runNode([`${ROOT}bench/lib/child.mjs`, name, ...(QUICK ? ['--quick'] : [])], { timeoutMs: QUICK ? 90_000 : 900_000 })
+  const res = await runNode([`${ROOT}bench/lib/child.mjs`, name, ...(QUICK ? ['--quick'] : [])], {
+    timeoutMs: QUICK ? 90_000 : 900_000,
+  })
   const marker = res.stdout.lastIndexOf('@@ROWS@@')
   if (res.code !== 0 || marker < 0) {
     log(`${name} failed (exit ${res.code}):\n${res.stderr.slice(-1500)}`)
-    rows.push({ id: name, name: `${name} (failed to run)`, skipped: `the row crashed: ${res.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300)}`, target: '', pass: null, ratio: null })
+    rows.push({
+      id: name,
+      name: `${name} (failed to run)`,
+      skipped: `the row crashed: ${res.stderr.trim().split('\n').slice(-3).join(' ').slice(0, 300)}`,
+      target: '',
+      pass: null,
+      ratio: null,
+    })
     continue
   }
-  rows.push(...JSON.parse(res.stdout.slice(marker + '@@ROWS@@'.length).trim().split('\n')[0]))
+  rows.push(
+    ...JSON.parse(
+      res.stdout
+        .slice(marker + '@@ROWS@@'.length)
+        .trim()
+        .split('\n')[0],
+    ),
+  )
   log(`${name} done in ${((Date.now() - t) / 1000).toFixed(1)} s`)
 }
 
@@ -110,11 +140,24 @@ if (only.includes('warm')) {
   else if (res.code !== 0) log(`profiling failed: ${res.stderr.slice(-800)}`)
 }
 
-const results = { generatedAt: new Date().toISOString(), quick: QUICK, durationSeconds: Math.round((Date.now() - started) / 1000), machine: machine(), build, table: table(rows), rows }
+const results = {
+  generatedAt: new Date().toISOString(),
+  quick: QUICK,
+  durationSeconds: Math.round((Date.now() - started) / 1000),
+  machine: machine(),
+  build,
+  table: table(rows),
+  rows,
+}
 // Only a full run of every row replaces bench/results.json (the numbers the README quotes).
-const outFile = onlyArg === undefined && !QUICK ? 'bench/results.json' : `bench/.work/results-${QUICK ? 'quick' : 'partial'}.json`
+const outFile =
+  onlyArg === undefined && !QUICK ? 'bench/results.json' : `bench/.work/results-${QUICK ? 'quick' : 'partial'}.json`
 writeFileSync(`${ROOT}${outFile}`, `${JSON.stringify(results, null, 2)}\n`)
 const m = results.machine
-console.log(`\nlazydb benchmarks${QUICK ? ' (quick)' : ''}: ${m.nproc} × ${m.cpu}, Node ${m.node}, ${m.os}, load average ${m.loadAverageAtStart[0]} → ${m.loadAverageAtEnd[0]}\n`)
+console.log(
+  `\nlazydb benchmarks${QUICK ? ' (quick)' : ''}: ${m.nproc} × ${m.cpu}, Node ${m.node}, ${m.os}, load average ${m.loadAverageAtStart[0]} → ${m.loadAverageAtEnd[0]}\n`,
+)
 console.log(table(rows))
-console.log(`\n${rows.filter((r) => r.pass === true).length} pass, ${rows.filter((r) => r.pass === false).length} fail, ${rows.filter((r) => r.pass === null).length} skipped/n.a. — ${results.durationSeconds} s; ${outFile} written`)
+console.log(
+  `\n${rows.filter((r) => r.pass === true).length} pass, ${rows.filter((r) => r.pass === false).length} fail, ${rows.filter((r) => r.pass === null).length} skipped/n.a. — ${results.durationSeconds} s; ${outFile} written`,
+)

@@ -18,5 +18,8 @@ export interface BuildOverrides extends Partial<FunctionTarget> {
   metafilePath?: string | false
 }
 
-export declare const targets: Record<'node' | 'cloudflare' | 'vercel-edge' | 'vercel-node' | 'netlify' | 'aws-lambda', FunctionTarget>
+export declare const targets: Record<
+  'node' | 'cloudflare' | 'vercel-edge' | 'vercel-node' | 'netlify' | 'aws-lambda',
+  FunctionTarget
+>
 export declare function buildFunction(name: string, overrides?: BuildOverrides): Promise<Metafile>

@@ -10,10 +10,12 @@ import { fileURLToPath } from 'node:url'
 const root = fileURLToPath(new URL('..', import.meta.url))
 const alias = { lazydb: `${root}src/index.ts` }
 for (const sub of ['neon', 'planetscale', 'libsql']) alias[`lazydb/${sub}`] = `${root}src/drivers/${sub}/index.ts`
-for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono']) alias[`lazydb/${sub}`] = `${root}src/platforms/${sub}.ts`
+for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono'])
+  alias[`lazydb/${sub}`] = `${root}src/platforms/${sub}.ts`
 
 // Node ESM bundles get a `require` for the CommonJS packages they carry (ws, …).
-const NODE_REQUIRE = "import { createRequire as __lazydbRequire } from 'node:module'; const require = __lazydbRequire(import.meta.url);"
+const NODE_REQUIRE =
+  "import { createRequire as __lazydbRequire } from 'node:module'; const require = __lazydbRequire(import.meta.url);"
 
 /**
  * One entry per deployable bundle. `platform`/`conditions` follow what each platform's own
@@ -65,7 +67,8 @@ export const targets = {
  * absolute (tests build into temporary directories).
  */
 export async function buildFunction(name, overrides = {}) {
-  if (!(name in targets) && overrides.entry === undefined) throw new Error(`unknown target "${name}"; known: ${Object.keys(targets).join(', ')}`)
+  if (!(name in targets) && overrides.entry === undefined)
+    throw new Error(`unknown target "${name}"; known: ${Object.keys(targets).join(', ')}`)
   const target = { ...targets[name], ...overrides }
   const abs = (path) => (isAbsolute(path) ? path : `${root}${path}`)
   const format = target.format ?? 'esm'
@@ -87,7 +90,9 @@ export async function buildFunction(name, overrides = {}) {
     logLevel: 'warning',
     banner: target.platform === 'node' && format === 'esm' ? { js: NODE_REQUIRE } : undefined,
   })
-  const metafilePath = target.metafilePath ?? (name in targets && overrides.out === undefined ? `${root}functions/dist/meta/${name}.json` : false)
+  const metafilePath =
+    target.metafilePath ??
+    (name in targets && overrides.out === undefined ? `${root}functions/dist/meta/${name}.json` : false)
   if (metafilePath !== false) {
     mkdirSync(dirname(metafilePath), { recursive: true })
     writeFileSync(metafilePath, JSON.stringify(result.metafile))

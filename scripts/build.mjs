@@ -59,6 +59,10 @@ const subpaths = [
   ...sources('src/platforms').filter((f) => !isCore(resolve(f))),
 ]
 await build({ ...common, entryPoints: ['src/index.ts'] })
-await Promise.all(subpaths.map((entry) => build({ ...common, entryPoints: [entry], plugins: [coreFromIndex(resolve(entry))] })))
+await Promise.all(
+  subpaths.map((entry) => build({ ...common, entryPoints: [entry], plugins: [coreFromIndex(resolve(entry))] })),
+)
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
-console.log(`built dist/: the core in one file, ${subpaths.length} subpaths, from ${sources('src').length} source files`)
+console.log(
+  `built dist/: the core in one file, ${subpaths.length} subpaths, from ${sources('src').length} source files`,
+)

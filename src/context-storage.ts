@@ -31,8 +31,13 @@ export function provideAsyncLocalStorage(cls: new () => ContextStorage<unknown>)
 /** A new AsyncLocalStorage where the runtime has one: global (Vercel Edge), provided, or built in (Node). */
 export function createContextStorage<T>(): ContextStorage<T> | undefined {
   if (storageClass === null) {
-    const g = globalThis as { AsyncLocalStorage?: StorageClass; process?: { getBuiltinModule?: (id: string) => unknown } }
-    const builtin = g.process?.getBuiltinModule?.('node:async_hooks') as { AsyncLocalStorage?: StorageClass } | undefined
+    const g = globalThis as {
+      AsyncLocalStorage?: StorageClass
+      process?: { getBuiltinModule?: (id: string) => unknown }
+    }
+    const builtin = g.process?.getBuiltinModule?.('node:async_hooks') as
+      | { AsyncLocalStorage?: StorageClass }
+      | undefined
     storageClass = g.AsyncLocalStorage ?? builtin?.AsyncLocalStorage
   }
   return storageClass === undefined ? undefined : (new storageClass() as ContextStorage<T>)

@@ -55,7 +55,11 @@ export function normalizeDatabase(alias: string, value: unknown): DatabaseConfig
   const input: DatabaseOptions = typeof value === 'string' ? { url: value } : (value as DatabaseOptions)
   const url = input.url
   if (typeof url !== 'string' || url.trim() === '') {
-    throw configError(alias, `"url" must be a non-empty string (got ${describeValue(url)})`, 'Set url to the connection URL')
+    throw configError(
+      alias,
+      `"url" must be a non-empty string (got ${describeValue(url)})`,
+      'Set url to the connection URL',
+    )
   }
   const secrets = new Secrets(urlSecrets(url))
   const options: Record<string, unknown> = {}
@@ -65,7 +69,11 @@ export function normalizeDatabase(alias: string, value: unknown): DatabaseConfig
   }
   const driver = pickDriver(alias, url, input.driver)
   if (driver === 'libsql' && /^(libsql|https?|wss?):\/\/[^/?#]*@/i.test(url)) {
-    throw configError(alias, 'a libSQL URL cannot carry a user or password', 'Remove them from the URL and pass the token as { url, authToken } (or ?authToken=…)')
+    throw configError(
+      alias,
+      'a libSQL URL cannot carry a user or password',
+      'Remove them from the URL and pass the token as { url, authToken } (or ?authToken=…)',
+    )
   }
   if (input.scope !== undefined && !SCOPES.includes(input.scope)) {
     throw configError(alias, `unknown scope ${quoted(input.scope)}`, 'Use "warm" or "request"')
@@ -86,7 +94,11 @@ function pickDriver(alias: string, url: string, named: unknown): DriverName {
   const driver = named as DriverName
   if (!checked.ok && !url.includes('://')) throw configError(alias, `the URL ${checked.problem}`, 'Fix the URL')
   if (!driverAcceptsUrl(driver, url)) {
-    throw configError(alias, `the ${driver} driver cannot use a URL of this scheme`, `Give ${driver} a ${URL_FOR[driver]} URL, or drop the driver option`)
+    throw configError(
+      alias,
+      `the ${driver} driver cannot use a URL of this scheme`,
+      `Give ${driver} a ${URL_FOR[driver]} URL, or drop the driver option`,
+    )
   }
   return driver
 }
@@ -120,7 +132,12 @@ export function checkAlias(alias: unknown): string {
       'Name extra databases with letters, digits, "_" or "-", starting with a letter or "_"',
     )
   }
-  if (alias === 'default') throw configError(alias, '"default" is the name of the main database', 'Pass it as `database`, and give extras other names')
+  if (alias === 'default')
+    throw configError(
+      alias,
+      '"default" is the name of the main database',
+      'Pass it as `database`, and give extras other names',
+    )
   return alias
 }
 

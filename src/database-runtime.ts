@@ -95,7 +95,13 @@ export class DatabaseRuntime implements ErrorSource {
     return this.#queryLeased(text, params, schema)
   }
 
-  async #queryOn(slot: WarmClient, client: DriverClient, text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+  async #queryOn(
+    slot: WarmClient,
+    client: DriverClient,
+    text: string,
+    params: Params | undefined,
+    schema: string | undefined,
+  ): Promise<QueryResult> {
     slot.statements++
     this.stats.queries++
     try {
@@ -145,8 +151,15 @@ export class DatabaseRuntime implements ErrorSource {
    * Opens a transaction on a client held for `owner`; the hold is the caller's to release. A BEGIN
    * whose connection could not be made is retried as a statement would be.
    */
-  async begin(owner: Invocation | undefined, options: TransactionOptions | undefined, schema: string | undefined): Promise<Begun> {
-    const open = async (slot: ClientSlot): Promise<Begun> => ({ slot, transaction: await slot.client!.begin(options, schema) })
+  async begin(
+    owner: Invocation | undefined,
+    options: TransactionOptions | undefined,
+    schema: string | undefined,
+  ): Promise<Begun> {
+    const open = async (slot: ClientSlot): Promise<Begun> => ({
+      slot,
+      transaction: await slot.client!.begin(options, schema),
+    })
     const slot = await this.lease('hold', owner)
     try {
       return await open(slot)
@@ -161,7 +174,13 @@ export class DatabaseRuntime implements ErrorSource {
    * the connect backoff while the failure is transient; one that may have run is never re-run. With
    * `owner` (a transaction's BEGIN) the fresh client is held for it and kept when the retry works.
    */
-  async #recover<T>(error: unknown, slot: ClientSlot, op: (slot: ClientSlot) => Promise<T>, owner?: Invocation, stage: Stage = 'statement'): Promise<T> {
+  async #recover<T>(
+    error: unknown,
+    slot: ClientSlot,
+    op: (slot: ClientSlot) => Promise<T>,
+    owner?: Invocation,
+    stage: Stage = 'statement',
+  ): Promise<T> {
     if (slot.forced) throw this.toError(error, stage, true)
     let info = safeClassify(this, error)
     if (!info.notSent && !info.lostMaybeRun) throw this.toError(error, stage)
@@ -341,6 +360,11 @@ export class DatabaseRuntime implements ErrorSource {
   }
 }
 
-async function queryOn(client: DriverClient, text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+async function queryOn(
+  client: DriverClient,
+  text: string,
+  params: Params | undefined,
+  schema: string | undefined,
+): Promise<QueryResult> {
   return client.toResult(await client.execute(text, params, schema))
 }

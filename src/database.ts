@@ -59,7 +59,11 @@ export class Database {
     }
     adopt = (database, alias, makeRuntime) => {
       if (database.#runtime !== undefined) {
-        throw configError(alias, 'this database is already part of a registry', 'Create a new one with the factory for each Registry')
+        throw configError(
+          alias,
+          'this database is already part of a registry',
+          'Create a new one with the factory for each Registry',
+        )
       }
       database.#name = alias
       database.#config = { ...database.#config, alias }
@@ -96,7 +100,11 @@ export class Database {
     if (schema === undefined || schema === this.#schema) return this
     const name = checkSchema(schema, this.#name)
     if (this.#config.driver === 'libsql') {
-      throw configError(this.#name, 'libSQL (SQLite) has no schemas to switch to', 'Use another database alias instead of { schema }')
+      throw configError(
+        this.#name,
+        'libSQL (SQLite) has no schemas to switch to',
+        'Use another database alias instead of { schema }',
+      )
     }
     const views = (this.#views ??= new Map())
     let view = views.get(name)
@@ -110,9 +118,13 @@ export class Database {
   #attached(): DatabaseRuntime {
     const runtime = this.#runtime
     if (runtime === undefined) {
-      throw new LazyDbError('CONFIG_INVALID', `database "${this.#name}" is not part of a Registry. Pass it to new Registry({ database: … }) first`, {
-        database: this.#name,
-      })
+      throw new LazyDbError(
+        'CONFIG_INVALID',
+        `database "${this.#name}" is not part of a Registry. Pass it to new Registry({ database: … }) first`,
+        {
+          database: this.#name,
+        },
+      )
     }
     return runtime
   }
@@ -123,7 +135,11 @@ export class Database {
    */
   query<Row = Record<string, unknown>>(text: string, params?: Params): Promise<QueryResult<Row>> {
     const runtime = this.#runtime
-    if (runtime === undefined || typeof text !== 'string' || (params !== undefined && (typeof params !== 'object' || params === null))) {
+    if (
+      runtime === undefined ||
+      typeof text !== 'string' ||
+      (params !== undefined && (typeof params !== 'object' || params === null))
+    ) {
       return Promise.reject(queryArgumentsError(this.#name, text, params) ?? this.#notAttached())
     }
     return runtime.query(text, params, this.#schema) as Promise<QueryResult<Row>>
@@ -203,6 +219,10 @@ export class Database {
 }
 
 /** @internal Gives `database` its alias and runtime in a registry; CONFIG_INVALID if it has one. */
-export function adoptDatabase(database: Database, alias: string, makeRuntime: (config: DatabaseConfig) => DatabaseRuntime): void {
+export function adoptDatabase(
+  database: Database,
+  alias: string,
+  makeRuntime: (config: DatabaseConfig) => DatabaseRuntime,
+): void {
   adopt(database, alias, makeRuntime)
 }

@@ -25,7 +25,13 @@ export type Stage = 'connect' | 'statement' | 'begin' | 'close'
  * The LazyDbError for a driver error. `closedUnder` says lazydb closed the client under the work
  * (a forced close): then the work reports CLOSED whatever the driver said.
  */
-export function toLazyDbError(source: ErrorSource, error: unknown, stage: Stage, closedUnder = false, attempts = 1): LazyDbError {
+export function toLazyDbError(
+  source: ErrorSource,
+  error: unknown,
+  stage: Stage,
+  closedUnder = false,
+  attempts = 1,
+): LazyDbError {
   if (error instanceof LazyDbError) {
     // A driver's own LazyDbError (DRIVER_MISSING, TRANSACTION_UNSUPPORTED) is counted once, like any other.
     if (!reported.has(error)) {
@@ -35,7 +41,14 @@ export function toLazyDbError(source: ErrorSource, error: unknown, stage: Stage,
     return error
   }
   if (closedUnder || error instanceof ClientClosedError) {
-    return wrap(source, 'CLOSED', error, {}, 'the client was closed under this work (disconnect, or the invocation ended)', false)
+    return wrap(
+      source,
+      'CLOSED',
+      error,
+      {},
+      'the client was closed under this work (disconnect, or the invocation ended)',
+      false,
+    )
   }
   const info = safeClassify(source, error)
   if (stage === 'close') return wrap(source, 'CLOSED', error, info, 'closing the client failed')
@@ -46,10 +59,24 @@ export function toLazyDbError(source: ErrorSource, error: unknown, stage: Stage,
   }
   if (info.auth) return wrap(source, 'CONNECT_FAILED', error, info, 'could not connect')
   if (info.notSent) {
-    return wrap(source, 'CONNECT_FAILED', error, info, `could not reach the server${where}; the statement did not run`, false)
+    return wrap(
+      source,
+      'CONNECT_FAILED',
+      error,
+      info,
+      `could not reach the server${where}; the statement did not run`,
+      false,
+    )
   }
   if (info.lostMaybeRun) {
-    return wrap(source, 'CONNECTION_LOST', error, info, 'the connection broke while the statement ran; it may have run, so it was not retried', true)
+    return wrap(
+      source,
+      'CONNECTION_LOST',
+      error,
+      info,
+      'the connection broke while the statement ran; it may have run, so it was not retried',
+      true,
+    )
   }
   // A failed BEGIN ran none of the caller's statements; a statement refused before it started did not run.
   const mayHaveRun = stage !== 'begin' && info.notStarted !== true

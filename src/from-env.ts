@@ -31,14 +31,22 @@ export function registryFromEnv(
 ): Registry {
   const source = checkEnvSource(env)
   if (!isOptionsObject(options)) {
-    throw configError(undefined, `Registry.fromEnv() options must be an object (got ${describeValue(options)})`, 'Pass Registry.fromEnv(env, { warn: false }) or leave them out')
+    throw configError(
+      undefined,
+      `Registry.fromEnv() options must be an object (got ${describeValue(options)})`,
+      'Pass Registry.fromEnv(env, { warn: false }) or leave them out',
+    )
   }
   const found: [string, string][] = []
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined || !VARIABLE.test(key)) continue
     if (typeof value !== 'string') {
       const alias = key === 'DATABASE_URL' ? 'default' : key.slice('DATABASE_URL_'.length).toLowerCase()
-      throw configError(alias, `${key} must be a URL string (got ${describeValue(value)})`, `Set ${key} to the connection URL (file:…, postgres://…, mysql://…), or remove it`)
+      throw configError(
+        alias,
+        `${key} must be a URL string (got ${describeValue(value)})`,
+        `Set ${key} to the connection URL (file:…, postgres://…, mysql://…), or remove it`,
+      )
     }
     found.push([key, value])
   }
@@ -55,9 +63,15 @@ export function registryFromEnv(
   }
   return cached(key, () => {
     const main = found.find(([name]) => name === 'DATABASE_URL')
-    if (main === undefined) throw configError('default', 'DATABASE_URL is not set', 'Set DATABASE_URL (e.g. file:.data/app.db, postgres://…, mysql://…)')
+    if (main === undefined)
+      throw configError(
+        'default',
+        'DATABASE_URL is not set',
+        'Set DATABASE_URL (e.g. file:.data/app.db, postgres://…, mysql://…)',
+      )
     const extra: Record<string, string> = {}
-    for (const [name, value] of found) if (name !== 'DATABASE_URL') extra[name.slice('DATABASE_URL_'.length).toLowerCase()] = value
+    for (const [name, value] of found)
+      if (name !== 'DATABASE_URL') extra[name.slice('DATABASE_URL_'.length).toLowerCase()] = value
     return create({ ...options, database: main[1], extra })
   })
 }

@@ -17,7 +17,7 @@ export interface HandlerOptions {
   timeoutMs?: number
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: any function the caller passes, called with the invocation's arguments
 type AnyFunction = (...args: any[]) => any
 /** A Registry, or a function of the invocation's arguments returning one (e.g. `(req, env) => Registry.fromEnv(env)`). */
 export type RegistrySource<A extends unknown[]> = Registry | ((...args: A) => Registry)
@@ -34,7 +34,11 @@ export type RegistrySource<A extends unknown[]> = Registry | ((...args: A) => Re
  *   return Response.json(rows)
  * })
  */
-export function handler<A extends unknown[], R>(registry: Registry, fn: (...args: A) => R, options?: HandlerOptions): (...args: A) => Promise<Awaited<R>>
+export function handler<A extends unknown[], R>(
+  registry: Registry,
+  fn: (...args: A) => R,
+  options?: HandlerOptions,
+): (...args: A) => Promise<Awaited<R>>
 /** With a registry factory: it gets the invocation's arguments; `fn` may take fewer of them. */
 export function handler<A extends unknown[], R>(
   factory: (...args: A) => Registry,
@@ -42,18 +46,27 @@ export function handler<A extends unknown[], R>(
   options?: HandlerOptions,
 ): (...args: A) => Promise<Awaited<R>>
 export function handler<A extends unknown[], R>(
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: a factory taking fewer or other arguments than fn
   factory: (...args: any[]) => Registry,
   fn: (...args: A) => R,
   options?: HandlerOptions,
 ): (...args: A) => Promise<Awaited<R>>
-export function handler<A extends unknown[], R>(registry: RegistrySource<A>, fn: (...args: A) => R, options?: HandlerOptions): (...args: A) => Promise<Awaited<R>> {
-  const { eager, timeoutMs } = checkHandlerArguments(registry instanceof Registry || typeof registry === 'function', fn, options)
+export function handler<A extends unknown[], R>(
+  registry: RegistrySource<A>,
+  fn: (...args: A) => R,
+  options?: HandlerOptions,
+): (...args: A) => Promise<Awaited<R>> {
+  const { eager, timeoutMs } = checkHandlerArguments(
+    registry instanceof Registry || typeof registry === 'function',
+    fn,
+    options,
+  )
   const factory = typeof registry === 'function' ? (registry as AnyFunction) : undefined
   const fixed = factory === undefined ? lifecycleOf(registry as Registry) : undefined
   const call = fn as AnyFunction
   return function lazydbHandler(this: unknown, a?: unknown, b?: unknown, c?: unknown) {
     // Up to three arguments (every platform's signature) travel without an array; more are kept too.
+    // biome-ignore lint/complexity/noArguments: a rest parameter would allocate an array on every call
     const rest = arguments.length > 3 ? Array.prototype.slice.call(arguments) : undefined
     let lifecycle: InvocationLifecycle
     if (fixed !== undefined) lifecycle = fixed
@@ -72,7 +85,11 @@ export function handler<A extends unknown[], R>(registry: RegistrySource<A>, fn:
 function resolve(factory: AnyFunction, thisArg: unknown, args: unknown[]): InvocationLifecycle {
   const registry: unknown = factory.apply(thisArg, args)
   if (!(registry instanceof Registry)) {
-    throw argumentError('handler', `the registry factory returned ${describeValue(registry)}, not a Registry`, 'Return a Registry, e.g. (req, env) => Registry.fromEnv(env)')
+    throw argumentError(
+      'handler',
+      `the registry factory returned ${describeValue(registry)}, not a Registry`,
+      'Return a Registry, e.g. (req, env) => Registry.fromEnv(env)',
+    )
   }
   return lifecycleOf(registry)
 }
@@ -87,7 +104,9 @@ function start(
   c: unknown,
   rest: unknown[] | undefined,
 ): unknown {
-  return rest === undefined ? lifecycle.run(invocation, fn, thisArg, a, b, c) : lifecycle.apply(invocation, fn, thisArg, rest)
+  return rest === undefined
+    ? lifecycle.run(invocation, fn, thisArg, a, b, c)
+    : lifecycle.apply(invocation, fn, thisArg, rest)
 }
 
 async function invoke(

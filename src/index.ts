@@ -1,4 +1,10 @@
-export { Registry, type RegistryOptions, type DatabaseInput, type DisconnectOptions, type UsingOptions } from './registry.js'
+export {
+  Registry,
+  type RegistryOptions,
+  type DatabaseInput,
+  type DisconnectOptions,
+  type UsingOptions,
+} from './registry.js'
 export { Database } from './database.js'
 export { handler, type HandlerOptions, type RegistrySource } from './handler.js'
 export { LazyDbError, type LazyDbErrorCode, type LazyDbErrorOptions } from './errors.js'

@@ -67,7 +67,14 @@ export class InvocationLifecycle {
   }
 
   /** Calls `fn` with up to three arguments inside the invocation's scope, where it has one. */
-  run(invocation: Invocation | undefined, fn: AnyFunction, thisArg: unknown, a: unknown, b: unknown, c: unknown): unknown {
+  run(
+    invocation: Invocation | undefined,
+    fn: AnyFunction,
+    thisArg: unknown,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+  ): unknown {
     if (invocation === undefined) return fn.call(thisArg, a, b, c)
     return this.#storage!.run(invocation, callWith, fn, thisArg, a, b, c)
   }
@@ -90,7 +97,13 @@ export class InvocationLifecycle {
    * close (at once when `force`: the invocation timed out). Through `waitUntil` after the response
    * where the platform has one, else before returning; a rollback always before returning.
    */
-  leave(invocation: Invocation | undefined, force: boolean, a: unknown, b: unknown, c: unknown): Promise<void> | undefined {
+  leave(
+    invocation: Invocation | undefined,
+    force: boolean,
+    a: unknown,
+    b: unknown,
+    c: unknown,
+  ): Promise<void> | undefined {
     this.#inFlight--
     let ending = invocation
     if (ending === undefined && this.#inFlight === 0 && this.#shared?.ownsAnything === true) {

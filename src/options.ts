@@ -10,7 +10,12 @@ export const MAX_TIMER_MS = 2 ** 31 - 1
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 60_000
 // 10 attempts: with these delays (25-50, 50-100, … ms, capped at 1 s) totalMs, not the count, ends a long outage.
-export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = { attempts: 10, baseDelayMs: 50, maxDelayMs: 1000, totalMs: 5000 }
+export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = {
+  attempts: 10,
+  baseDelayMs: 50,
+  maxDelayMs: 1000,
+  totalMs: 5000,
+}
 export const PLATFORMS: readonly PlatformName[] = [
   'cloudflare',
   'vercel-edge',
@@ -56,15 +61,27 @@ export function checkRegistryOptions(options: unknown): RegistrySettings {
   }
   const hooks = checkHooks(options.on)
   if (options.warn !== undefined && typeof options.warn !== 'boolean') {
-    throw configError(undefined, `warn must be a boolean (got ${describeValue(options.warn)})`, 'Pass warn: false to silence NOT_CONNECTED')
+    throw configError(
+      undefined,
+      `warn must be a boolean (got ${describeValue(options.warn)})`,
+      'Pass warn: false to silence NOT_CONNECTED',
+    )
   }
   const idle = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
   if (!isTimerMs(idle)) {
-    throw configError(undefined, `idleTimeoutMs must be a number of milliseconds ≥ 0, ${TIMER_RANGE} (got ${describeNumber(idle)})`, 'Pass e.g. idleTimeoutMs: 60000')
+    throw configError(
+      undefined,
+      `idleTimeoutMs must be a number of milliseconds ≥ 0, ${TIMER_RANGE} (got ${describeNumber(idle)})`,
+      'Pass e.g. idleTimeoutMs: 60000',
+    )
   }
   const platform = (options.platform ?? detectPlatform()) as PlatformName
   if (!PLATFORMS.includes(platform)) {
-    throw configError(undefined, `unknown platform ${quoted(platform)}`, `Use one of ${PLATFORMS.join(', ')} or leave it out`)
+    throw configError(
+      undefined,
+      `unknown platform ${quoted(platform)}`,
+      `Use one of ${PLATFORMS.join(', ')} or leave it out`,
+    )
   }
   return { hooks, retry: checkRetry(options.retry), platform, warn: options.warn !== false, idleTimeoutMs: idle }
 }
@@ -72,14 +89,22 @@ export function checkRegistryOptions(options: unknown): RegistrySettings {
 function checkHooks(on: unknown): Hooks {
   if (on === undefined) return {}
   if (!isOptionsObject(on)) {
-    throw configError(undefined, `on must be an object of hook functions (got ${describeValue(on)})`, 'Pass { on: { warning: (w) => … } }')
+    throw configError(
+      undefined,
+      `on must be an object of hook functions (got ${describeValue(on)})`,
+      'Pass { on: { warning: (w) => … } }',
+    )
   }
   for (const [name, hook] of Object.entries(on)) {
     if (!(HOOK_NAMES as readonly string[]).includes(name)) {
       throw configError(undefined, `unknown hook ${quoted(`on.${name}`)}`, `Use ${HOOK_NAMES.join(', ')}`)
     }
     if (hook !== undefined && typeof hook !== 'function') {
-      throw configError(undefined, `on.${name} must be a function (got ${describeValue(hook)})`, `Pass on: { ${name}: (event) => … }`)
+      throw configError(
+        undefined,
+        `on.${name} must be a function (got ${describeValue(hook)})`,
+        `Pass on: { ${name}: (event) => … }`,
+      )
     }
   }
   return on as Hooks
@@ -89,18 +114,30 @@ function checkRetry(retry: unknown): Required<RetryOptions> {
   const checked = { ...DEFAULT_RETRY }
   if (retry === undefined) return checked
   if (!isOptionsObject(retry)) {
-    throw configError(undefined, `retry must be an object (got ${describeValue(retry)})`, 'Pass { retry: { attempts: 10, totalMs: 5000 } }')
+    throw configError(
+      undefined,
+      `retry must be an object (got ${describeValue(retry)})`,
+      'Pass { retry: { attempts: 10, totalMs: 5000 } }',
+    )
   }
   for (const [key, value] of Object.entries(retry)) {
     if (!(key in DEFAULT_RETRY)) {
-      throw configError(undefined, `unknown retry option ${quoted(key)}`, `Use ${Object.keys(DEFAULT_RETRY).join(', ')}`)
+      throw configError(
+        undefined,
+        `unknown retry option ${quoted(key)}`,
+        `Use ${Object.keys(DEFAULT_RETRY).join(', ')}`,
+      )
     }
     if (value === undefined) continue
     const name = key as keyof RetryOptions
     const ok = name === 'attempts' ? Number.isInteger(value) && (value as number) >= 1 : isTimerMs(value)
     if (!ok) {
       const expected = name === 'attempts' ? 'a whole number ≥ 1' : `a number of milliseconds ≥ 0, ${TIMER_RANGE}`
-      throw configError(undefined, `retry.${name} must be ${expected} (got ${describeNumber(value)})`, `Pass e.g. retry: { ${name}: ${DEFAULT_RETRY[name]} }`)
+      throw configError(
+        undefined,
+        `retry.${name} must be ${expected} (got ${describeNumber(value)})`,
+        `Pass e.g. retry: { ${name}: ${DEFAULT_RETRY[name]} }`,
+      )
     }
     checked[name] = value as number
   }
@@ -111,7 +148,11 @@ function checkRetry(retry: unknown): Required<RetryOptions> {
 export function checkDatabaseIdleTimeout(alias: string, value: unknown): number | undefined {
   if (value === undefined) return undefined
   if (!isTimerMs(value)) {
-    throw configError(alias, `idleTimeoutMs must be a number of milliseconds ≥ 0, ${TIMER_RANGE} (got ${describeNumber(value)})`, 'Pass e.g. idleTimeoutMs: 60000')
+    throw configError(
+      alias,
+      `idleTimeoutMs must be a number of milliseconds ≥ 0, ${TIMER_RANGE} (got ${describeNumber(value)})`,
+      'Pass e.g. idleTimeoutMs: 60000',
+    )
   }
   return value
 }
@@ -124,7 +165,11 @@ export interface HandlerSettings {
 /** Checks `handler(registry, fn, options)`. */
 export function checkHandlerArguments(registryOk: boolean, fn: unknown, options: unknown): HandlerSettings {
   if (typeof fn !== 'function') {
-    throw argumentError('handler', `the second argument must be your function (got ${describeValue(fn)})`, 'Call handler(registry, async (req) => …)')
+    throw argumentError(
+      'handler',
+      `the second argument must be your function (got ${describeValue(fn)})`,
+      'Call handler(registry, async (req) => …)',
+    )
   }
   if (!registryOk) {
     throw argumentError(
@@ -135,15 +180,27 @@ export function checkHandlerArguments(registryOk: boolean, fn: unknown, options:
   }
   if (options === undefined) return { eager: false, timeoutMs: undefined }
   if (!isOptionsObject(options)) {
-    throw argumentError('handler', `options must be an object (got ${describeValue(options)})`, 'Pass { eager: true } or nothing')
+    throw argumentError(
+      'handler',
+      `options must be an object (got ${describeValue(options)})`,
+      'Pass { eager: true } or nothing',
+    )
   }
   for (const key of Object.keys(options)) {
     if (key !== 'eager' && key !== 'timeoutMs') {
-      throw argumentError('handler', `unknown option ${quoted(key)}`, 'Use eager and timeoutMs, or leave the options out')
+      throw argumentError(
+        'handler',
+        `unknown option ${quoted(key)}`,
+        'Use eager and timeoutMs, or leave the options out',
+      )
     }
   }
   if (options.eager !== undefined && typeof options.eager !== 'boolean') {
-    throw argumentError('handler', `eager must be a boolean (got ${describeValue(options.eager)})`, 'Pass { eager: true } or leave it out')
+    throw argumentError(
+      'handler',
+      `eager must be a boolean (got ${describeValue(options.eager)})`,
+      'Pass { eager: true } or leave it out',
+    )
   }
   const timeoutMs = options.timeoutMs
   if (timeoutMs !== undefined && (!isTimerMs(timeoutMs) || timeoutMs <= 0)) {
@@ -160,13 +217,22 @@ export function checkHandlerArguments(registryOk: boolean, fn: unknown, options:
 export function checkDisconnectOptions(options: unknown): boolean {
   if (options === undefined) return false
   if (!isOptionsObject(options)) {
-    throw argumentError('disconnect', `options must be an object (got ${describeValue(options)})`, 'Pass { force: true } or nothing')
+    throw argumentError(
+      'disconnect',
+      `options must be an object (got ${describeValue(options)})`,
+      'Pass { force: true } or nothing',
+    )
   }
   for (const key of Object.keys(options)) {
-    if (key !== 'force') throw argumentError('disconnect', `unknown option ${quoted(key)}`, 'Use force, or leave the options out')
+    if (key !== 'force')
+      throw argumentError('disconnect', `unknown option ${quoted(key)}`, 'Use force, or leave the options out')
   }
   if (options.force !== undefined && typeof options.force !== 'boolean') {
-    throw argumentError('disconnect', `force must be a boolean (got ${describeValue(options.force)})`, 'Pass { force: true } or leave it out')
+    throw argumentError(
+      'disconnect',
+      `force must be a boolean (got ${describeValue(options.force)})`,
+      'Pass { force: true } or leave it out',
+    )
   }
   return options.force === true
 }
@@ -175,10 +241,16 @@ export function checkDisconnectOptions(options: unknown): boolean {
 export function checkUsingOptions(options: unknown, alias: string | undefined): string | undefined {
   if (options === undefined) return undefined
   if (!isOptionsObject(options)) {
-    throw argumentError('using', `options must be an object (got ${describeValue(options)})`, "Pass { schema: 'name' } or nothing", alias)
+    throw argumentError(
+      'using',
+      `options must be an object (got ${describeValue(options)})`,
+      "Pass { schema: 'name' } or nothing",
+      alias,
+    )
   }
   for (const key of Object.keys(options)) {
-    if (key !== 'schema') throw argumentError('using', `unknown option ${quoted(key)}`, "Pass { schema: 'name' } or nothing", alias)
+    if (key !== 'schema')
+      throw argumentError('using', `unknown option ${quoted(key)}`, "Pass { schema: 'name' } or nothing", alias)
   }
   return options.schema as string | undefined
 }
@@ -186,7 +258,12 @@ export function checkUsingOptions(options: unknown, alias: string | undefined): 
 /** Checks `query(text, params)`; returns the error to reject with, or undefined when fine. */
 export function queryArgumentsError(alias: string, text: unknown, params: unknown): Error | undefined {
   if (typeof text !== 'string') {
-    return argumentError('query', `the SQL text must be a string (got ${describeValue(text)})`, "Call query('select …', [params])", alias)
+    return argumentError(
+      'query',
+      `the SQL text must be a string (got ${describeValue(text)})`,
+      "Call query('select …', [params])",
+      alias,
+    )
   }
   if (params !== undefined && (typeof params !== 'object' || params === null)) {
     return argumentError(
@@ -228,9 +305,18 @@ export function checkStatements(statements: unknown, alias: string): asserts sta
 }
 
 /** Checks `transaction(fn, options)`. */
-export function checkTransactionArguments(fn: unknown, options: unknown, alias: string): TransactionOptions | undefined {
+export function checkTransactionArguments(
+  fn: unknown,
+  options: unknown,
+  alias: string,
+): TransactionOptions | undefined {
   if (typeof fn !== 'function') {
-    throw argumentError('transaction', `expected a function (got ${describeValue(fn)})`, 'Pass an async function: db.transaction(async (tx) => { … })', alias)
+    throw argumentError(
+      'transaction',
+      `expected a function (got ${describeValue(fn)})`,
+      'Pass an async function: db.transaction(async (tx) => { … })',
+      alias,
+    )
   }
   if (options === undefined) return undefined
   if (!isOptionsObject(options)) {
@@ -243,7 +329,12 @@ export function checkTransactionArguments(fn: unknown, options: unknown, alias: 
   }
   const o = options as TransactionOptions
   if (o.isolationLevel !== undefined && !ISOLATION.includes(o.isolationLevel)) {
-    throw argumentError('transaction', `unknown isolationLevel ${quoted(o.isolationLevel)}`, `Use one of ${ISOLATION.join(', ')}`, alias)
+    throw argumentError(
+      'transaction',
+      `unknown isolationLevel ${quoted(o.isolationLevel)}`,
+      `Use one of ${ISOLATION.join(', ')}`,
+      alias,
+    )
   }
   for (const flag of ['readOnly', 'deferrable'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
@@ -257,7 +348,11 @@ export function checkTransactionArguments(fn: unknown, options: unknown, alias: 
 export function checkEnvSource(env: unknown): Record<string, unknown> {
   const source = env ?? (globalThis as { process?: { env?: Record<string, unknown> } }).process?.env
   if (typeof source !== 'object' || source === null) {
-    throw configError(undefined, 'Registry.fromEnv() found no environment', 'Pass the env object your platform gives you: Registry.fromEnv(env)')
+    throw configError(
+      undefined,
+      'Registry.fromEnv() found no environment',
+      'Pass the env object your platform gives you: Registry.fromEnv(env)',
+    )
   }
   return source as Record<string, unknown>
 }

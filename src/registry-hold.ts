@@ -48,17 +48,27 @@ export class RegistryHold {
       await this.#closeAll(false).catch(() => undefined)
     }
     const names = failed.map(([alias]) => `"${alias}"`).join(', ')
-    const detail = failed.map(([alias, reason]) => `${alias}: ${(reason as Error)?.message ?? String(reason)}`).join('; ')
-    throw new LazyDbError('CONNECT_FAILED', `could not connect ${names} (the others were disconnected again). ${detail}`, {
-      database: failed.length === 1 ? failed[0]![0] : undefined,
-      cause: failed.length === 1 ? failed[0]![1] : new AggregateError(failed.map(([, reason]) => reason)),
-    })
+    const detail = failed
+      .map(([alias, reason]) => `${alias}: ${(reason as Error)?.message ?? String(reason)}`)
+      .join('; ')
+    throw new LazyDbError(
+      'CONNECT_FAILED',
+      `could not connect ${names} (the others were disconnected again). ${detail}`,
+      {
+        database: failed.length === 1 ? failed[0]![0] : undefined,
+        cause: failed.length === 1 ? failed[0]![1] : new AggregateError(failed.map(([, reason]) => reason)),
+      },
+    )
   }
 
   #overtaken(cause: unknown): LazyDbError {
-    return new LazyDbError('CLOSED', 'connect(): disconnect() ran while the databases were still connecting; nothing is held for this call', {
-      cause,
-    })
+    return new LazyDbError(
+      'CLOSED',
+      'connect(): disconnect() ran while the databases were still connecting; nothing is held for this call',
+      {
+        cause,
+      },
+    )
   }
 
   async disconnect(force: boolean): Promise<void> {
@@ -80,7 +90,9 @@ export class RegistryHold {
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
     if (failures.length > 0) {
       const names = failures.map((f) => (f as LazyDbError).database ?? '?').join(', ')
-      throw new LazyDbError('CLOSED', `disconnect finished, but closing failed for: ${names}`, { cause: new AggregateError(failures) })
+      throw new LazyDbError('CLOSED', `disconnect finished, but closing failed for: ${names}`, {
+        cause: new AggregateError(failures),
+      })
     }
   }
 }

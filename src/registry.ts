@@ -117,7 +117,11 @@ export class Registry {
     let database: Database | undefined
     if (name === undefined || name === 'default') database = this.database
     else if (typeof name !== 'string' || name === '') {
-      throw argumentError('using', `the name must be a non-empty string (got ${describeValue(name)})`, 'Call using() for the default database or using("name") for an extra one')
+      throw argumentError(
+        'using',
+        `the name must be a non-empty string (got ${describeValue(name)})`,
+        'Call using() for the default database or using("name") for an extra one',
+      )
     } else database = Object.hasOwn(this.extra, name) ? this.extra[name] : undefined
     if (database === undefined) {
       const known = ['default', ...Object.keys(this.extra)].map((n) => `"${n}"`).join(', ')

@@ -35,7 +35,12 @@ export interface ConnectReport {
 }
 
 /** `driver.connect`, retried while the failure is transient and the policy allows. */
-export async function connectWithRetry(driver: Driver, config: DriverConfig, policy: RetryPolicy, report: ConnectReport): Promise<DriverClient> {
+export async function connectWithRetry(
+  driver: Driver,
+  config: DriverConfig,
+  policy: RetryPolicy,
+  report: ConnectReport,
+): Promise<DriverClient> {
   const started = Date.now()
   for (let attempt = 1; ; attempt++) {
     try {

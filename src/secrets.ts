@@ -34,7 +34,8 @@ export class Secrets {
     if (!changed) return
     this.#variants.sort((a, b) => b.length - a.length)
     const short = this.#variants.filter((v) => v.length < ANYWHERE_FROM).map(escapeRegExp)
-    this.#short = short.length === 0 ? undefined : new RegExp(`(?<![A-Za-z0-9])(?:${short.join('|')})(?![A-Za-z0-9])`, 'g')
+    this.#short =
+      short.length === 0 ? undefined : new RegExp(`(?<![A-Za-z0-9])(?:${short.join('|')})(?![A-Za-z0-9])`, 'g')
   }
 
   get size(): number {

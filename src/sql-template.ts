@@ -3,7 +3,10 @@ import type { DriverName } from './types.js'
 
 export type PlaceholderStyle = 'dollar' | 'question'
 
-const cache = { dollar: new WeakMap<TemplateStringsArray, string>(), question: new WeakMap<TemplateStringsArray, string>() }
+const cache = {
+  dollar: new WeakMap<TemplateStringsArray, string>(),
+  question: new WeakMap<TemplateStringsArray, string>(),
+}
 
 export function placeholderStyle(driver: DriverName): PlaceholderStyle {
   return driver === 'neon-http' || driver === 'neon-ws' ? 'dollar' : 'question'
@@ -17,7 +20,12 @@ export function templateText(strings: TemplateStringsArray, style: PlaceholderSt
   const known = cache[style].get(strings)
   if (known !== undefined) return known
   if (!Array.isArray(strings) || !Array.isArray((strings as TemplateStringsArray).raw)) {
-    throw argumentError('sql', 'it is a tagged template, not a function', 'Write db.sql`select * from t where id = ${id}` (no parentheses)', alias)
+    throw argumentError(
+      'sql',
+      'it is a tagged template, not a function',
+      'Write db.sql`select * from t where id = $' + '{id}` (no parentheses)',
+      alias,
+    )
   }
   let text = strings[0] ?? ''
   for (let i = 1; i < strings.length; i++) text += (style === 'dollar' ? `$${i}` : '?') + strings[i]

@@ -7,7 +7,8 @@ export type UrlCheck = { ok: true; driver: DriverName } | { ok: false; problem: 
 export function driverForUrl(url: string): UrlCheck {
   if (url === ':memory:' || url.startsWith('file:')) return { ok: true, driver: 'libsql' }
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase()
-  if (scheme === undefined) return { ok: false, problem: 'is not a URL (expected scheme://host/…, file:path or :memory:)' }
+  if (scheme === undefined)
+    return { ok: false, problem: 'is not a URL (expected scheme://host/…, file:path or :memory:)' }
   let parsed: URL
   try {
     parsed = new URL(url)

@@ -44,7 +44,10 @@ export class WarmClient extends ClientSlot {
     this.#timer = undefined
     const client = this.client
     if (this.retired || client === undefined) return
-    if (this.leased || client.inUse?.() === true) return this.#armIdleTimer(this.idleTimeoutMs)
+    if (this.leased || client.inUse?.() === true) {
+      this.#armIdleTimer(this.idleTimeoutMs)
+      return
+    }
     const idleFor = Date.now() - this.lastUsed
     if (idleFor >= this.idleTimeoutMs) void this.retire('idle').catch(() => undefined)
     else this.#armIdleTimer(this.idleTimeoutMs - idleFor)

@@ -28,7 +28,11 @@ export async function startGateway(name, { delayMs = 0, tag = 'bench' } = {}) {
     const gw = await startHranaGateway({ file: `${ensureWork('db')}hrana-${tag}.db`, delayMs })
     return {
       env: { BENCH_URL: gw.url },
-      counters: () => ({ roundTrips: gw.roundTrips, serverConnectionsOpened: gw.streamsOpened, openServerConnections: gw.openStreams() }),
+      counters: () => ({
+        roundTrips: gw.roundTrips,
+        serverConnectionsOpened: gw.streamsOpened,
+        openServerConnections: gw.openStreams(),
+      }),
       openServerConnections: () => gw.openStreams(),
       reset: () => gw.resetCounters(),
       close: () => gw.close(),
@@ -54,7 +58,11 @@ export async function startGateway(name, { delayMs = 0, tag = 'bench' } = {}) {
     return {
       env: { BENCH_URL: url, BENCH_WS_PROXY: gw.wsProxy },
       applicationName: tag,
-      counters: () => ({ roundTrips: gw.roundTrips, serverConnectionsOpened: gw.connectionsOpened, openServerConnections: gw.openConnections }),
+      counters: () => ({
+        roundTrips: gw.roundTrips,
+        serverConnectionsOpened: gw.connectionsOpened,
+        openServerConnections: gw.openConnections,
+      }),
       openServerConnections: () => gw.openConnections,
       reset: () => gw.resetCounters(),
       close: () => gw.close(),
@@ -96,7 +104,13 @@ export async function lazydbDatabase(name, env, extra = {}) {
   }
   if (name === 'neon-ws') {
     const { neon } = await import('lazydb/neon')
-    return neon(env.BENCH_URL, { driver: 'neon-ws', wsProxy: env.BENCH_WS_PROXY, useSecureWebSocket: false, pipelineConnect: false, ...extra })
+    return neon(env.BENCH_URL, {
+      driver: 'neon-ws',
+      wsProxy: env.BENCH_WS_PROXY,
+      useSecureWebSocket: false,
+      pipelineConnect: false,
+      ...extra,
+    })
   }
   const { planetscale } = await import('lazydb/planetscale')
   return planetscale(env.BENCH_URL, extra)
@@ -107,7 +121,10 @@ export async function rawClient(name, env, { max } = {}) {
   if (name === 'libsql-file' || name === 'libsql-http') {
     const { createClient } = await import('@libsql/client')
     const client = createClient({ url: env.BENCH_URL })
-    return { query: (text, params) => client.execute(params ? { sql: text, args: params } : text), close: async () => client.close() }
+    return {
+      query: (text, params) => client.execute(params ? { sql: text, args: params } : text),
+      close: async () => client.close(),
+    }
   }
   if (name === 'neon-http') {
     const { neon } = await neonRaw(env)

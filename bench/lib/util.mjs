@@ -9,7 +9,7 @@ export const QUICK = process.argv.includes('--quick')
 
 export function ensureWork(sub = '') {
   mkdirSync(`${WORK}${sub}`, { recursive: true })
-  return sub === "" ? WORK : `${WORK}${sub}/`
+  return sub === '' ? WORK : `${WORK}${sub}/`
 }
 
 export function median(values) {
@@ -38,7 +38,11 @@ export function hasBuiltDriver(name) {
 /** Runs `node args…` and resolves with { code, stdout, stderr }; killed after timeoutMs. */
 export function runNode(args, { timeoutMs = 120_000, env, cwd = ROOT } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -64,15 +68,28 @@ export async function buildSupport() {
   const { build } = await import('esbuild')
   const { readdirSync } = await import('node:fs')
   const dir = `${ROOT}test/support/`
-  const entries = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => dir + f)
+  const entries = readdirSync(dir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => dir + f)
   ensureWork('support')
-  await build({ entryPoints: entries, outdir: `${WORK}support`, format: 'esm', platform: 'node', target: 'node20', bundle: false, logLevel: 'warning' })
+  await build({
+    entryPoints: entries,
+    outdir: `${WORK}support`,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    bundle: false,
+    logLevel: 'warning',
+  })
 }
 
 /** A pg client kept open to sample pg_stat_activity cheaply while something else runs. */
 export async function pgMonitor() {
   const { default: pg } = await import('pg')
-  const client = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', application_name: 'lazydb-bench-monitor' })
+  const client = new pg.Client({
+    connectionString: 'postgres://postgres@127.0.0.1:5432/test',
+    application_name: 'lazydb-bench-monitor',
+  })
   client.on('error', () => {})
   await client.connect()
   const count = async (applicationName) => {
@@ -94,7 +111,12 @@ export async function pgMonitor() {
       peak = Math.max(peak, await count(applicationName))
       return peak
     })()
-    return { stop: () => ((running = false), loop), get peak() { return peak } }
+    return {
+      stop: () => ((running = false), loop),
+      get peak() {
+        return peak
+      },
+    }
   }
   /** Waits (bounded) until no backend with this application_name remains. */
   const drain = async (applicationName, timeoutMs = 5000) => {
@@ -111,5 +133,17 @@ export async function pgMonitor() {
 
 /** Builds one result row in the shape results.json uses. */
 export function row({ id, name, baseline, measured, ratio, target, pass, unit, notes, diagnostics, skipped }) {
-  return { id, name, baseline, measured, ratio: ratio === undefined ? null : round(ratio, 3), target, pass: skipped ? null : Boolean(pass), unit, notes, diagnostics, skipped }
+  return {
+    id,
+    name,
+    baseline,
+    measured,
+    ratio: ratio === undefined ? null : round(ratio, 3),
+    target,
+    pass: skipped ? null : Boolean(pass),
+    unit,
+    notes,
+    diagnostics,
+    skipped,
+  }
 }

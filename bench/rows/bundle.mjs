@@ -126,7 +126,12 @@ async function bundle(name, source) {
   const output = Object.values(result.metafile.outputs)[0]
   const code = readFileSync(`${dir}${name}.out.js`)
   const perInput = Object.entries(output.inputs).map(([file, { bytesInOutput }]) => [file, bytesInOutput])
-  return { minBytes: code.length, gzipBytes: gzipSync(code, { level: 9 }).length, inputs: Object.keys(result.metafile.inputs), perInput }
+  return {
+    minBytes: code.length,
+    gzipBytes: gzipSync(code, { level: 9 }).length,
+    inputs: Object.keys(result.metafile.inputs),
+    perInput,
+  }
 }
 
 /** Other drivers' packages or lazydb driver files in a bundle's inputs. */
@@ -134,7 +139,8 @@ function foreign(inputs, own) {
   const bad = []
   for (const [driver, prefix] of Object.entries(DRIVER_PACKAGES)) {
     if (driver === own) continue
-    for (const input of inputs) if (input.includes(`node_modules/${prefix}`) || input.endsWith(`dist/drivers/${driver}/index.js`)) bad.push(input)
+    for (const input of inputs)
+      if (input.includes(`node_modules/${prefix}`) || input.endsWith(`dist/drivers/${driver}/index.js`)) bad.push(input)
   }
   return bad
 }
@@ -147,7 +153,15 @@ export async function run() {
     const id = `4-${name}`
     const title = `Bundle cost, ${name} function (esbuild, minify, gzip -9)`
     if (!hasBuiltDriver(fn.subpath)) {
-      rows.push(row({ id, name: title, baseline: 'the same function on the raw driver', target: `<= ${LIMIT} bytes added`, skipped: `dist/drivers/${fn.subpath}/index.js is not built yet` }))
+      rows.push(
+        row({
+          id,
+          name: title,
+          baseline: 'the same function on the raw driver',
+          target: `<= ${LIMIT} bytes added`,
+          skipped: `dist/drivers/${fn.subpath}/index.js is not built yet`,
+        }),
+      )
       continue
     }
     const raw = await bundle(`${name}-raw`, fn.raw)
@@ -160,14 +174,24 @@ export async function run() {
         id,
         name: title,
         baseline: `the same function written against ${RAW_PACKAGE[fn.subpath]} directly`,
-        measured: { lazydbGzipBytes: ours.gzipBytes, rawGzipBytes: raw.gzipBytes, addedGzipBytes: added, lazydbMinBytes: ours.minBytes, rawMinBytes: raw.minBytes, addedMinBytes: ours.minBytes - raw.minBytes, otherDriversInBundle: others },
+        measured: {
+          lazydbGzipBytes: ours.gzipBytes,
+          rawGzipBytes: raw.gzipBytes,
+          addedGzipBytes: added,
+          lazydbMinBytes: ours.minBytes,
+          rawMinBytes: raw.minBytes,
+          addedMinBytes: ours.minBytes - raw.minBytes,
+          otherDriversInBundle: others,
+        },
         ratio: ours.gzipBytes / raw.gzipBytes,
         target: `<= ${LIMIT} bytes added (min+gzip); no other driver`,
         pass: added <= LIMIT && others.length === 0,
         unit: 'bytes; ratio = lazydb / raw gzip size',
         diagnostics: {
           // Minified bytes each lazydb file leaves in the bundle, largest first.
-          lazydbMinBytesByFile: Object.fromEntries(ours.perInput.filter(([f]) => f.startsWith('dist/')).sort((a, b) => b[1] - a[1])),
+          lazydbMinBytesByFile: Object.fromEntries(
+            ours.perInput.filter(([f]) => f.startsWith('dist/')).sort((a, b) => b[1] - a[1]),
+          ),
         },
       }),
     )
@@ -179,7 +203,12 @@ export async function run() {
       id: '4-core',
       name: 'Bundle, core entry only (URL config): driver packages absent',
       baseline: 'none (absolute size)',
-      measured: { gzipBytes: core.gzipBytes, minBytes: core.minBytes, driverInputs: coreForeign, perDriverForeignInputs: absence },
+      measured: {
+        gzipBytes: core.gzipBytes,
+        minBytes: core.minBytes,
+        driverInputs: coreForeign,
+        perDriverForeignInputs: absence,
+      },
       target: 'no driver package in a core-only bundle; none of the other drivers in a driver bundle',
       pass: coreForeign.length === 0 && Object.values(absence).every((a) => a.length === 0),
       unit: 'bytes',

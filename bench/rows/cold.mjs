@@ -20,14 +20,22 @@ async function burst(target, mode, pg) {
   })()
   const pgPeak = gw.applicationName ? pg.sample(gw.applicationName, 5) : undefined
   try {
-    const res = await runNode([`${ROOT}bench/cold-child.mjs`, target, mode, String(COUNT)], { env: gw.env, timeoutMs: 60_000 })
+    const res = await runNode([`${ROOT}bench/cold-child.mjs`, target, mode, String(COUNT)], {
+      env: gw.env,
+      timeoutMs: 60_000,
+    })
     sampling = false
     await sampler
     const pgPeakConnections = pgPeak ? await pgPeak.stop() : undefined
     if (res.code !== 0) return { error: res.stderr.slice(-600) }
     const out = JSON.parse(res.stdout.trim().split('\n').pop())
     const counters = gw.counters()
-    return { ...out, gateway: counters, peakOpenServerConnections: gw.openServerConnections ? peakOpen : undefined, pgPeakConnections }
+    return {
+      ...out,
+      gateway: counters,
+      peakOpenServerConnections: gw.openServerConnections ? peakOpen : undefined,
+      pgPeakConnections,
+    }
   } finally {
     sampling = false
     await gw.close()
@@ -43,12 +51,21 @@ export async function run() {
       const id = `2-${target}`
       const name = `Cold burst, ${COUNT} concurrent first invocations: ${TARGETS[target].label}`
       if (!available(target)) {
-        rows.push(row({ id, name, baseline: 'naive connect-per-invocation', target: 'driver clients created = 1', skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet` }))
+        rows.push(
+          row({
+            id,
+            name,
+            baseline: 'naive connect-per-invocation',
+            target: 'driver clients created = 1',
+            skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet`,
+          }),
+        )
         continue
       }
       const lazy = await burst(target, 'lazydb', pg)
       const naive = await burst(target, 'naive', pg)
-      const server = (r) => r.gateway?.serverConnectionsOpened ?? r.pgPeakConnections ?? r.peakOpenServerConnections ?? null
+      const server = (r) =>
+        r.gateway?.serverConnectionsOpened ?? r.pgPeakConnections ?? r.peakOpenServerConnections ?? null
       rows.push(
         row({
           id,
@@ -68,7 +85,8 @@ export async function run() {
           target: 'driver clients created = 1, no errors',
           pass: lazy.driverClientsCreated === 1 && lazy.errors === 0,
           unit: 'ratio = driver clients, lazydb / naive',
-          notes: 'server connections: gateway-opened (Hrana streams, Neon WS connections) or pg_stat_activity peak, or gateway MySQL pool peak',
+          notes:
+            'server connections: gateway-opened (Hrana streams, Neon WS connections) or pg_stat_activity peak, or gateway MySQL pool peak',
           diagnostics: { lazydb: lazy, naive },
         }),
       )

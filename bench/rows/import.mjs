@@ -10,7 +10,14 @@ export async function run() {
   // What a bundler makes of the core entry: one file (how serverless functions usually ship).
   const bundled = `${work}core-bundled.mjs`
   const { build } = await import('esbuild')
-  await build({ entryPoints: [`${ROOT}dist/index.js`], bundle: true, format: 'esm', platform: 'neutral', outfile: bundled, logLevel: 'warning' })
+  await build({
+    entryPoints: [`${ROOT}dist/index.js`],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    outfile: bundled,
+    logLevel: 'warning',
+  })
   const specifiers = {
     'one trivial module (floor)': empty,
     lazydb: 'lazydb',

@@ -34,7 +34,10 @@ function startServer(target, variant, env) {
     })
     let out = ''
     let err = ''
-    const timer = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`server ${target}/${variant} did not start: ${err.slice(-300)}`))), 20_000)
+    const timer = setTimeout(
+      () => (child.kill('SIGKILL'), reject(new Error(`server ${target}/${variant} did not start: ${err.slice(-300)}`))),
+      20_000,
+    )
     child.stderr.on('data', (d) => (err += d))
     child.stdout.on('data', (d) => {
       out += d
@@ -53,7 +56,12 @@ function startServer(target, variant, env) {
         })
       }
     })
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`server ${target}/${variant} exited (${code}): ${err.slice(-300)}`))))
+    child.once(
+      'exit',
+      (code) => (
+        clearTimeout(timer), reject(new Error(`server ${target}/${variant} exited (${code}): ${err.slice(-300)}`))
+      ),
+    )
   })
 }
 
@@ -71,7 +79,14 @@ async function load(port, total) {
       const post = i % 5 === 4
       const body = post ? JSON.stringify({ body: `note ${i}` }) : undefined
       const req = http.request(
-        { host: '127.0.0.1', port, path: '/notes', method: post ? 'POST' : 'GET', agent, headers: post ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/notes',
+          method: post ? 'POST' : 'GET',
+          agent,
+          headers: post ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {},
+        },
         (res) => {
           let text = ''
           res.setEncoding('utf8')
@@ -127,9 +142,17 @@ async function prepareTable(target, env) {
   if (target === 'libsql-file') {
     const { createClient } = await import('@libsql/client')
     const client = createClient({ url: env.BENCH_URL })
-    await client.execute('create table if not exists bench_notes (id integer primary key autoincrement, body text not null, created_at text not null default current_timestamp)')
+    await client.execute(
+      'create table if not exists bench_notes (id integer primary key autoincrement, body text not null, created_at text not null default current_timestamp)',
+    )
     await client.execute('delete from bench_notes')
-    await client.batch(Array.from({ length: 100 }, (_, i) => ({ sql: 'insert into bench_notes (body) values (?)', args: [`seed ${i}`] })), 'write')
+    await client.batch(
+      Array.from({ length: 100 }, (_, i) => ({
+        sql: 'insert into bench_notes (body) values (?)',
+        args: [`seed ${i}`],
+      })),
+      'write',
+    )
     client.close()
     return
   }
@@ -137,7 +160,9 @@ async function prepareTable(target, env) {
   const { PG_URL } = await support('postgres')
   const client = new pg.Client({ connectionString: PG_URL })
   await client.connect()
-  await client.query('create table if not exists bench_notes (id bigserial primary key, body text not null, created_at timestamptz not null default now())')
+  await client.query(
+    'create table if not exists bench_notes (id bigserial primary key, body text not null, created_at timestamptz not null default now())',
+  )
   await client.query('truncate bench_notes restart identity')
   await client.query("insert into bench_notes (body) select 'seed ' || g from generate_series(1, 100) g")
   await client.end()
@@ -186,7 +211,15 @@ export async function run() {
       const id = `5-${target}`
       const name = `Load, notes function at concurrency ${CONCURRENCY}: ${TARGETS[target].label}`
       if (!available(target)) {
-        rows.push(row({ id, name, baseline: 'module-scope client; connect-per-request', target: '>= 0.97 best practice, >= 3x naive, connections <= pool max', skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet` }))
+        rows.push(
+          row({
+            id,
+            name,
+            baseline: 'module-scope client; connect-per-request',
+            target: '>= 0.97 best practice, >= 3x naive, connections <= pool max',
+            skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet`,
+          }),
+        )
         continue
       }
       await prepareTable(target, target === 'libsql-file' ? { BENCH_URL: `file:${ROOT}bench/.work/db/load.db` } : {})
@@ -203,13 +236,17 @@ export async function run() {
           for (const v of VARIANTS) await load(servers[v].port, v === 'naive' ? Math.min(WARMUP, 200) : WARMUP)
           for (let r = 0; r < ROUNDS; r++) {
             // lazydb and best practice back to back (alternating which goes first), then naive now and then.
-            for (const v of r % 2 === 0 ? ['lazydb', 'pool'] : ['pool', 'lazydb']) runs[v].push(await burst(servers[v].port, BURST))
+            for (const v of r % 2 === 0 ? ['lazydb', 'pool'] : ['pool', 'lazydb'])
+              runs[v].push(await burst(servers[v].port, BURST))
             if (r % NAIVE_EVERY === 0) runs.naive.push(await burst(servers.naive.port, BURST))
           }
         } finally {
           for (const v of Object.keys(servers)) {
             const p = await servers[v].stop()
-            peaks[v] = { pgPeak: maxOf(peaks[v]?.pgPeak, p.pgPeak), peakOpenGateway: maxOf(peaks[v]?.peakOpenGateway, p.peakOpenGateway) }
+            peaks[v] = {
+              pgPeak: maxOf(peaks[v]?.pgPeak, p.pgPeak),
+              peakOpenGateway: maxOf(peaks[v]?.peakOpenGateway, p.peakOpenGateway),
+            }
           }
         }
       }
@@ -224,8 +261,20 @@ export async function run() {
             {
               reqPerSec: round(median(rs.map((x) => x.reqPerSec)), 0),
               serverCpuMicrosPerRequest: round(median(rs.map((x) => x.cpuMicrosPerRequest)), 0),
-              p99Ms: round(percentile(rs.flatMap((x) => x.latencies), 99), 1),
-              p50Ms: round(percentile(rs.flatMap((x) => x.latencies), 50), 1),
+              p99Ms: round(
+                percentile(
+                  rs.flatMap((x) => x.latencies),
+                  99,
+                ),
+                1,
+              ),
+              p50Ms: round(
+                percentile(
+                  rs.flatMap((x) => x.latencies),
+                  50,
+                ),
+                1,
+              ),
               errors: rs.reduce((s, x) => s + x.errors, 0),
               firstError: rs.find((x) => x.firstError)?.firstError,
               peakPgConnections: peaks[v]?.pgPeak,
@@ -269,8 +318,25 @@ export async function run() {
           target: `>= 0.97 of best practice${naiveApplies ? ', >= 3x naive' : ''}${poolMax ? `, peak connections <= ${poolMax}` : ''}, no errors`,
           pass: vsBest >= 0.97 && (!naiveApplies || vsNaive >= 3) && connectionsOk && summary.lazydb.errors === 0,
           unit: `ratio = median over ${ROUNDS * SESSIONS} paired bursts (${SESSIONS} sessions of fresh server processes × ${ROUNDS} rounds) of req/s, lazydb / best practice (${BURST}-request bursts; ${TOTAL} requests each, naive ${NAIVE_TOTAL})`,
-          notes: naiveApplies ? undefined : 'naive baseline shown for reference: over HTTP a new client per request opens no connection, so the 3x target does not apply',
-          diagnostics: { concurrency: CONCURRENCY, requests: TOTAL, naiveRequests: NAIVE_TOTAL, burst: BURST, warmup: WARMUP, rounds: ROUNDS, sessions: SESSIONS, sessionRatios: Array.from({ length: SESSIONS }, (_, k) => round(median(paired.slice(k * ROUNDS, (k + 1) * ROUNDS)), 3)), summary, pairedRatios: paired.map((x) => round(x, 3)), pairedServerCpuRatios: pairedCpu.map((x) => round(x, 3)), perRoundReqPerSec: Object.fromEntries(VARIANTS.map((v) => [v, runs[v].map((x) => round(x.reqPerSec, 0))])) },
+          notes: naiveApplies
+            ? undefined
+            : 'naive baseline shown for reference: over HTTP a new client per request opens no connection, so the 3x target does not apply',
+          diagnostics: {
+            concurrency: CONCURRENCY,
+            requests: TOTAL,
+            naiveRequests: NAIVE_TOTAL,
+            burst: BURST,
+            warmup: WARMUP,
+            rounds: ROUNDS,
+            sessions: SESSIONS,
+            sessionRatios: Array.from({ length: SESSIONS }, (_, k) =>
+              round(median(paired.slice(k * ROUNDS, (k + 1) * ROUNDS)), 3),
+            ),
+            summary,
+            pairedRatios: paired.map((x) => round(x, 3)),
+            pairedServerCpuRatios: pairedCpu.map((x) => round(x, 3)),
+            perRoundReqPerSec: Object.fromEntries(VARIANTS.map((v) => [v, runs[v].map((x) => round(x.reqPerSec, 0))])),
+          },
         }),
       )
     }

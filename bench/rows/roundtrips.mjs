@@ -10,7 +10,11 @@ const DELAY_MS = 20
 
 function measure(target, mode, gw, warmCalls) {
   return new Promise((resolve, reject) => {
-    const child = fork(`${ROOT}bench/roundtrip-child.mjs`, [target, mode, String(warmCalls)], { cwd: ROOT, env: { ...process.env, ...gw.env }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
+    const child = fork(`${ROOT}bench/roundtrip-child.mjs`, [target, mode, String(warmCalls)], {
+      cwd: ROOT,
+      env: { ...process.env, ...gw.env },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    })
     let stderr = ''
     child.stderr.on('data', (d) => (stderr += d))
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
@@ -45,7 +49,15 @@ export async function run() {
     const id = `3-${target}`
     const name = `Round trips, first row and warm query: ${TARGETS[target].label}`
     if (!available(target)) {
-      rows.push(row({ id, name, baseline: 'raw driver', target: 'equal; 0 extra warm', skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet` }))
+      rows.push(
+        row({
+          id,
+          name,
+          baseline: 'raw driver',
+          target: 'equal; 0 extra warm',
+          skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet`,
+        }),
+      )
       continue
     }
     const gw = await startGateway(target, { delayMs: DELAY_MS, tag: `lazydb-bench-rt-${target}` })
@@ -75,7 +87,10 @@ export async function run() {
           target: 'first: equal to raw; warm: 0 extra',
           pass: extraFirst <= 0 && extraWarm <= 0,
           unit: `round trips counted at the gateway (${DELAY_MS} ms one-way delay), each side in a fresh process; ratio = first-row round trips, lazydb / raw`,
-          notes: target === 'neon-ws' ? 'lazydb loads the optional ws package on first connect (inside the first-row time); the raw baseline imports it at module load' : undefined,
+          notes:
+            target === 'neon-ws'
+              ? 'lazydb loads the optional ws package on first connect (inside the first-row time); the raw baseline imports it at module load'
+              : undefined,
         }),
       )
     } finally {

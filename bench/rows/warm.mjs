@@ -26,7 +26,8 @@ export async function interleave(variants, { block, rounds, warmupBlocks = 3 }) 
 }
 
 const ratioOf = (perCall, subject, baseline) => median(perCall[subject].map((v, i) => v / perCall[baseline][i]))
-const diffOf = (perCall, subject, baseline) => round(median(perCall[subject].map((v, i) => v - perCall[baseline][i])), 1)
+const diffOf = (perCall, subject, baseline) =>
+  round(median(perCall[subject].map((v, i) => v - perCall[baseline][i])), 1)
 
 async function libsqlRows() {
   const { createClient } = await import('@libsql/client')
@@ -43,7 +44,13 @@ async function libsqlRows() {
   await connected.connect()
   const db = connected.database
   // The driver adapter alone (lazydb's DriverClient for libSQL).
-  const adapter = await libsqlDriver.connect({ alias: 'bench', driver: 'libsql', url: ':memory:', options: {}, secrets: [] })
+  const adapter = await libsqlDriver.connect({
+    alias: 'bench',
+    driver: 'libsql',
+    url: ':memory:',
+    options: {},
+    secrets: [],
+  })
   const plainNoop = async () => undefined
 
   await wrapped() // first invocation connects
@@ -99,7 +106,10 @@ async function libsqlRows() {
 }
 
 const NETWORK_ROWS = {
-  'neon-http': { title: 'Neon HTTP gateway', baseline: 'sql.query("select 1") on a hand-made neon(url, { fullResults: true }), same gateway' },
+  'neon-http': {
+    title: 'Neon HTTP gateway',
+    baseline: 'sql.query("select 1") on a hand-made neon(url, { fullResults: true }), same gateway',
+  },
   'neon-ws': { title: 'Neon WebSocket gateway', baseline: 'pool.query("select 1") on a hand-made Pool, same gateway' },
 }
 
@@ -108,7 +118,8 @@ async function networkRow(target) {
   const { title, baseline } = NETWORK_ROWS[target]
   const id = `1-${target}`
   const name = `Warm path overhead, ${title} (select 1)`
-  if (!available(target)) return row({ id, name, baseline, target: '<= 1.03', skipped: 'dist/drivers/neon/index.js is not built yet' })
+  if (!available(target))
+    return row({ id, name, baseline, target: '<= 1.03', skipped: 'dist/drivers/neon/index.js is not built yet' })
   const gw = await startGateway(target, { tag: `lazydb-bench-warm-${target}` })
   try {
     const { Registry, handler } = await import('lazydb')
@@ -140,7 +151,12 @@ async function networkRow(target) {
       target: '<= 1.03',
       pass: ratio <= 1.03,
       unit: 'median of per-round time ratios',
-      diagnostics: { block, rounds, medianNsPerCall: ns, ratios: { dbQueryVsRaw: round(ratioOf(perCall, 'dbQuery', 'raw')), handlerQueryVsRaw: round(ratio) } },
+      diagnostics: {
+        block,
+        rounds,
+        medianNsPerCall: ns,
+        ratios: { dbQueryVsRaw: round(ratioOf(perCall, 'dbQuery', 'raw')), handlerQueryVsRaw: round(ratio) },
+      },
     })
   } finally {
     await gw.close()

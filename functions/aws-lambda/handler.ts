@@ -65,4 +65,6 @@ export async function toResult(response: Response): Promise<HttpApiResult> {
   }
 }
 
-export const handler = lambdaHandler(registry, async (event: HttpApiEvent, _context: LambdaContext) => toResult(await notesApp(registry, toRequest(event))))
+export const handler = lambdaHandler(registry, async (event: HttpApiEvent, _context: LambdaContext) =>
+  toResult(await notesApp(registry, toRequest(event))),
+)

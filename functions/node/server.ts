@@ -11,7 +11,11 @@ async function toRequest(req: IncomingMessage, origin: string): Promise<Request>
   const chunks: Buffer[] = []
   for await (const chunk of req) chunks.push(chunk as Buffer)
   const body = chunks.length > 0 && req.method !== 'GET' && req.method !== 'HEAD' ? Buffer.concat(chunks) : undefined
-  return new Request(new URL(req.url ?? '/', origin), { method: req.method, headers: req.headers as Record<string, string>, body })
+  return new Request(new URL(req.url ?? '/', origin), {
+    method: req.method,
+    headers: req.headers as Record<string, string>,
+    body,
+  })
 }
 
 async function respond(res: ServerResponse, response: Response): Promise<void> {

@@ -17,9 +17,15 @@ export interface FunctionEnv {
 }
 
 /** The knobs above as lazydb options: for the database (`scope`) and the registry (`idleTimeoutMs`). */
-export function lifetimeSettings(env: FunctionEnv): { scope?: Scope; registry: Pick<RegistryOptions, 'idleTimeoutMs'> } {
+export function lifetimeSettings(env: FunctionEnv): {
+  scope?: Scope
+  registry: Pick<RegistryOptions, 'idleTimeoutMs'>
+} {
   const scope = env.LAZYDB_SCOPE === 'warm' || env.LAZYDB_SCOPE === 'request' ? env.LAZYDB_SCOPE : undefined
-  const idle = env.LAZYDB_IDLE_TIMEOUT_MS === undefined || env.LAZYDB_IDLE_TIMEOUT_MS === '' ? undefined : Number(env.LAZYDB_IDLE_TIMEOUT_MS)
+  const idle =
+    env.LAZYDB_IDLE_TIMEOUT_MS === undefined || env.LAZYDB_IDLE_TIMEOUT_MS === ''
+      ? undefined
+      : Number(env.LAZYDB_IDLE_TIMEOUT_MS)
   return { scope, registry: idle === undefined ? {} : { idleTimeoutMs: idle } }
 }
 

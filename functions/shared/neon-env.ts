@@ -15,15 +15,27 @@ const registries = new Map<string, Registry>()
  */
 export function neonRegistry(env: FunctionEnv, extra: { webSocketConstructor?: unknown } = {}): Registry {
   const { scope, registry: options } = lifetimeSettings(env)
-  const custom = env.NEON_WS_PROXY !== undefined || env.NEON_FETCH_ENDPOINT !== undefined || scope !== undefined || extra.webSocketConstructor !== undefined
+  const custom =
+    env.NEON_WS_PROXY !== undefined ||
+    env.NEON_FETCH_ENDPOINT !== undefined ||
+    scope !== undefined ||
+    extra.webSocketConstructor !== undefined
   if (!custom) return Registry.fromEnv(env as Record<string, unknown>, options)
-  const key = JSON.stringify([env.DATABASE_URL, env.NEON_WS_PROXY, env.NEON_FETCH_ENDPOINT, scope, options.idleTimeoutMs])
+  const key = JSON.stringify([
+    env.DATABASE_URL,
+    env.NEON_WS_PROXY,
+    env.NEON_FETCH_ENDPOINT,
+    scope,
+    options.idleTimeoutMs,
+  ])
   let registry = registries.get(key)
   if (registry === undefined) {
-    if (env.DATABASE_URL === undefined) throw new Error('Set DATABASE_URL to a Postgres URL (postgres://…, ?transport=ws for WebSocket)')
+    if (env.DATABASE_URL === undefined)
+      throw new Error('Set DATABASE_URL to a Postgres URL (postgres://…, ?transport=ws for WebSocket)')
     const driverOptions: Record<string, unknown> = { ...extra }
     if (scope !== undefined) driverOptions.scope = scope
-    if (env.NEON_WS_PROXY !== undefined) Object.assign(driverOptions, { wsProxy: env.NEON_WS_PROXY, useSecureWebSocket: false, pipelineConnect: false })
+    if (env.NEON_WS_PROXY !== undefined)
+      Object.assign(driverOptions, { wsProxy: env.NEON_WS_PROXY, useSecureWebSocket: false, pipelineConnect: false })
     if (env.NEON_FETCH_ENDPOINT !== undefined) driverOptions.fetchEndpoint = env.NEON_FETCH_ENDPOINT
     registry = new Registry({ ...options, database: neon(env.DATABASE_URL, driverOptions) })
     registries.set(key, registry)

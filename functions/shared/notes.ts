@@ -34,7 +34,8 @@ export async function notesApp(registry: Registry, request: Request): Promise<Re
   }
   if (pathname === '/notes' && request.method === 'POST') {
     const body = (await request.json().catch(() => null)) as { body?: unknown } | null
-    if (typeof body?.body !== 'string' || body.body.trim() === '') return Response.json({ error: 'send JSON {"body": "…"}' }, { status: 400 })
+    if (typeof body?.body !== 'string' || body.body.trim() === '')
+      return Response.json({ error: 'send JSON {"body": "…"}' }, { status: 400 })
     await ensureSchema(db)
     const result = await db.query(`insert into notes (body) values (${placeholder(db)})`, [body.body])
     return Response.json({ inserted: result.rowCount, id: result.lastInsertId ?? null }, { status: 201 })

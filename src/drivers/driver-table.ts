@@ -31,7 +31,11 @@ export function registerDriver(driver: Driver): void {
     )
   }
   if (!(d.name! in DRIVER_SOURCES)) {
-    throw argumentError('registerDriver', 'the driver has an unknown name', `Name it one of ${Object.keys(DRIVER_SOURCES).join(', ')}`)
+    throw argumentError(
+      'registerDriver',
+      'the driver has an unknown name',
+      `Name it one of ${Object.keys(DRIVER_SOURCES).join(', ')}`,
+    )
   }
   table.set(driver.name, driver)
 }
@@ -63,9 +67,13 @@ export async function loadDriver(name: DriverName, alias: string): Promise<Drive
   }
   const loaded = table.get(name)
   if (loaded === undefined) {
-    throw new LazyDbError('DRIVER_MISSING', `database "${alias}": importing ${subpath} did not register the ${name} driver. Add: import '${subpath}'`, {
-      database: alias,
-    })
+    throw new LazyDbError(
+      'DRIVER_MISSING',
+      `database "${alias}": importing ${subpath} did not register the ${name} driver. Add: import '${subpath}'`,
+      {
+        database: alias,
+      },
+    )
   }
   return loaded
 }

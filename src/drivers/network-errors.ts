@@ -1,7 +1,14 @@
 import type { ErrorInfo } from './contract.js'
 
 // The connection was never made, so nothing was sent: safe to retry, worth waiting for.
-const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH'])
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+])
 // The connection broke with a request possibly on the wire.
 const BROKEN = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'ECONNABORTED'])
 
@@ -17,7 +24,12 @@ function networkFailure(error: unknown, depth = 0): NetworkFailure | undefined {
   for (; depth < 6 && typeof current === 'object' && current !== null; depth++) {
     const e = current as { code?: unknown; address?: unknown; port?: unknown; errors?: unknown; cause?: unknown }
     if (typeof e.code === 'string' && (NOT_CONNECTED.has(e.code) || BROKEN.has(e.code))) {
-      const address = typeof e.address === 'string' ? (e.port === undefined ? e.address : `${e.address}:${String(e.port)}`) : undefined
+      const address =
+        typeof e.address === 'string'
+          ? e.port === undefined
+            ? e.address
+            : `${e.address}:${String(e.port)}`
+          : undefined
       return { code: e.code, address }
     }
     if (Array.isArray(e.errors)) {

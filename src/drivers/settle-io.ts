@@ -7,4 +7,6 @@ export const SETTLE_AFTER_IDLE_MS = 50
 
 /** One turn of the event loop, after the I/O already received. */
 export const nextTurn: () => Promise<void> =
-  typeof setImmediate === 'function' ? () => new Promise((resolve) => setImmediate(resolve)) : () => new Promise((resolve) => setTimeout(resolve, 0))
+  typeof setImmediate === 'function'
+    ? () => new Promise((resolve) => setImmediate(resolve))
+    : () => new Promise((resolve) => setTimeout(resolve, 0))

@@ -29,8 +29,8 @@ export function handler<E, C extends object | undefined, R>(
   options?: HandlerOptions,
 ): (event: E, context: C) => Promise<Awaited<R>> {
   const wrapped = coreHandler(registry as Registry, fn, options)
-  return function lazydbLambda(this: unknown, event: E, context: C) {
-    dontWaitForEmptyEventLoop(context)
-    return wrapped.apply(this, arguments as unknown as [E, C])
+  return function lazydbLambda(this: unknown, ...args: [event: E, context: C]) {
+    dontWaitForEmptyEventLoop(args[1])
+    return wrapped.apply(this, args)
   }
 }

@@ -31,26 +31,49 @@ const HANDLERS = ['fetch', 'scheduled', 'queue'] as const
  *   async fetch(req, env) { return Response.json((await Registry.fromEnv(env).database.sql`select 1 as ok`).rows) },
  * })
  */
-export function withRegistry<Env>(registry: Registry | ((env: Env) => Registry), handlers: WorkerHandlers<Env>): WorkerHandlers<Env> {
+export function withRegistry<Env>(
+  registry: Registry | ((env: Env) => Registry),
+  handlers: WorkerHandlers<Env>,
+): WorkerHandlers<Env> {
   if (!(registry instanceof Registry) && typeof registry !== 'function') {
-    throw argumentError('withRegistry', `the first argument must be a Registry or a function of env returning one (got ${describeValue(registry)})`, 'Call withRegistry((env) => Registry.fromEnv(env), { fetch })')
+    throw argumentError(
+      'withRegistry',
+      `the first argument must be a Registry or a function of env returning one (got ${describeValue(registry)})`,
+      'Call withRegistry((env) => Registry.fromEnv(env), { fetch })',
+    )
   }
   if (!isOptionsObject(handlers as unknown)) {
-    throw argumentError('withRegistry', `the second argument must be an object of handlers (got ${describeValue(handlers)})`, 'Pass { async fetch(request, env, ctx) { … } }')
+    throw argumentError(
+      'withRegistry',
+      `the second argument must be an object of handlers (got ${describeValue(handlers)})`,
+      'Pass { async fetch(request, env, ctx) { … } }',
+    )
   }
   for (const key of Object.keys(handlers)) {
     if (!(HANDLERS as readonly string[]).includes(key)) {
-      throw argumentError('withRegistry', `it wraps fetch, scheduled and queue only, and would drop the other handler ${JSON.stringify(key.slice(0, 64))}`, 'Export that one beside them: export default { ...withRegistry(registry, { fetch }), email }')
+      throw argumentError(
+        'withRegistry',
+        `it wraps fetch, scheduled and queue only, and would drop the other handler ${JSON.stringify(key.slice(0, 64))}`,
+        'Export that one beside them: export default { ...withRegistry(registry, { fetch }), email }',
+      )
     }
   }
   for (const name of HANDLERS) {
     const fn = handlers[name]
-    if (fn !== undefined && typeof fn !== 'function') throw argumentError('withRegistry', `${name} must be a function (got ${describeValue(fn)})`, `Pass ${name}(…) { … } or leave it out`)
+    if (fn !== undefined && typeof fn !== 'function')
+      throw argumentError(
+        'withRegistry',
+        `${name} must be a function (got ${describeValue(fn)})`,
+        `Pass ${name}(…) { … } or leave it out`,
+      )
   }
-  if (HANDLERS.every((name) => handlers[name] === undefined)) throw argumentError('withRegistry', 'no handler was given', 'Pass at least one of fetch, scheduled and queue')
+  if (HANDLERS.every((name) => handlers[name] === undefined))
+    throw argumentError('withRegistry', 'no handler was given', 'Pass at least one of fetch, scheduled and queue')
   const source = registry
   const wrap = <E, R>(fn: (event: E, env: Env, ctx: ExecutionContext) => R) =>
-    source instanceof Registry ? handler(source, fn) : handler((_event: E, env: Env, _ctx: ExecutionContext) => source(env), fn)
+    source instanceof Registry
+      ? handler(source, fn)
+      : handler((_event: E, env: Env, _ctx: ExecutionContext) => source(env), fn)
   const exported: WorkerHandlers<Env> = {}
   if (handlers.fetch) exported.fetch = wrap(handlers.fetch)
   if (handlers.scheduled) exported.scheduled = wrap(handlers.scheduled)

@@ -18,7 +18,11 @@ type Next = () => Promise<void>
  */
 export function lazydb(registry: Registry): (c: HonoContext, next: Next) => Promise<void> {
   if (!(registry instanceof Registry)) {
-    throw argumentError('lazydb', `the argument must be a Registry (got ${describeValue(registry)})`, 'Call app.use(lazydb(registry)) with the Registry your routes use')
+    throw argumentError(
+      'lazydb',
+      `the argument must be a Registry (got ${describeValue(registry)})`,
+      'Call app.use(lazydb(registry)) with the Registry your routes use',
+    )
   }
   const scoped = handler(registry, async (c: HonoContext, next: Next, _platform: unknown) => {
     c.set('registry', registry)
@@ -27,7 +31,13 @@ export function lazydb(registry: Registry): (c: HonoContext, next: Next) => Prom
   return (c, next) =>
     typeof c?.set === 'function' && typeof next === 'function'
       ? scoped(c, next, waitUntilOf(c))
-      : Promise.reject(argumentError('lazydb middleware', 'it was called without a Hono context and next()', 'Register it with app.use(lazydb(registry)) and let Hono call it'))
+      : Promise.reject(
+          argumentError(
+            'lazydb middleware',
+            'it was called without a Hono context and next()',
+            'Register it with app.use(lazydb(registry)) and let Hono call it',
+          ),
+        )
 }
 
 /** Hono's `executionCtx` getter throws where the runtime has none (plain Node). */

@@ -26,12 +26,15 @@ afterAll(async () => {
 })
 
 async function waitFor(cond: () => boolean, ms = 2000) {
-  for (const until = Date.now() + ms; !cond() && Date.now() < until;) await new Promise((r) => setTimeout(r, 10))
+  for (const until = Date.now() + ms; !cond() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10))
   return cond()
 }
 
 async function rejection(p: Promise<unknown>): Promise<LibsqlError> {
-  const e = await p.then(() => undefined, (err: unknown) => err)
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  )
   expect(e).toBeInstanceOf(LibsqlError)
   return e as LibsqlError
 }
@@ -52,7 +55,11 @@ describe.each([
     expect(ins.rowsAffected).toBe(1)
     expect(typeof ins.lastInsertRowid).toBe('bigint')
 
-    for (const sql of ['SELECT name FROM users WHERE email = :e', 'SELECT name FROM users WHERE email = $e', 'SELECT name FROM users WHERE email = @e']) {
+    for (const sql of [
+      'SELECT name FROM users WHERE email = :e',
+      'SELECT name FROM users WHERE email = $e',
+      'SELECT name FROM users WHERE email = @e',
+    ]) {
       const rs = await c.execute({ sql, args: { e: `a-${tag}@x` } })
       expect(rs.rows.map((r) => r.name)).toEqual(['Ann'])
     }
@@ -92,16 +99,24 @@ describe.each([
 
   it("runs batch(..., 'write') atomically", async () => {
     const c = open()
-    const ok = await c.batch([
-      { sql: 'INSERT INTO users (email) VALUES (?)', args: [`b1-${tag}@x`] },
-      { sql: 'SELECT count(*) AS n FROM users WHERE email = ?', args: [`b1-${tag}@x`] },
-    ], 'write')
+    const ok = await c.batch(
+      [
+        { sql: 'INSERT INTO users (email) VALUES (?)', args: [`b1-${tag}@x`] },
+        { sql: 'SELECT count(*) AS n FROM users WHERE email = ?', args: [`b1-${tag}@x`] },
+      ],
+      'write',
+    )
     expect(ok[1]?.rows[0]?.n).toBe(1)
 
-    const e = await rejection(c.batch([
-      { sql: 'INSERT INTO users (email) VALUES (?)', args: [`b2-${tag}@x`] },
-      { sql: 'INSERT INTO users (email) VALUES (?)', args: [`b1-${tag}@x`] }, // duplicate
-    ], 'write'))
+    const e = await rejection(
+      c.batch(
+        [
+          { sql: 'INSERT INTO users (email) VALUES (?)', args: [`b2-${tag}@x`] },
+          { sql: 'INSERT INTO users (email) VALUES (?)', args: [`b1-${tag}@x`] }, // duplicate
+        ],
+        'write',
+      ),
+    )
     expect(e.code).toBe('SQLITE_CONSTRAINT_UNIQUE')
     const rs = await c.execute({ sql: 'SELECT count(*) AS n FROM users WHERE email = ?', args: [`b2-${tag}@x`] })
     expect(rs.rows[0]?.n).toBe(0) // first statement rolled back
@@ -125,7 +140,10 @@ describe.each([
       { sql: 'UPDATE users SET name = ? WHERE email = ?', args: ['gone', `t1-${tag}@x`] },
     ])
     await tx2.rollback()
-    const rs = await c.execute({ sql: 'SELECT email, name FROM users WHERE email IN (?, ?)', args: [`t1-${tag}@x`, `t2-${tag}@x`] })
+    const rs = await c.execute({
+      sql: 'SELECT email, name FROM users WHERE email IN (?, ?)',
+      args: [`t1-${tag}@x`, `t2-${tag}@x`],
+    })
     expect(rs.rows.map((r) => [r.email, r.name])).toEqual([[`t1-${tag}@x`, null]])
     c.close()
   })
@@ -191,10 +209,16 @@ describe('gateway behaviour', () => {
 })
 
 describe('gateway protocol details (raw v2 JSON)', () => {
-  type Body = { baton: string | null; results: { type: string; response?: any; error?: { message: string; code: string } }[] }
+  type Body = {
+    baton: string | null
+    // biome-ignore lint/suspicious/noExplicitAny: raw protocol JSON, read field by field in each test
+    results: { type: string; response?: any; error?: { message: string; code: string } }[]
+  }
   const post = async (body: unknown, token: string | undefined = TOKEN) => {
     const res = await fetch(`${gw.url}/v2/pipeline`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
     })
     return { status: res.status, body: (await res.json()) as Body }
   }
@@ -207,27 +231,61 @@ describe('gateway protocol details (raw v2 JSON)', () => {
   })
 
   it('handles store_sql, sequence, describe, get_autocommit, batch conditions and batons', async () => {
-    const a = await post({ requests: [
-      { type: 'store_sql', sql_id: 7, sql: 'SELECT :x AS x, ?2 AS y' },
-      { type: 'execute', stmt: { sql_id: 7, args: [], named_args: [{ name: ':x', value: { type: 'text', value: 'hi' } }], want_rows: true } },
-      { type: 'describe', sql_id: 7 },
-      { type: 'sequence', sql: 'CREATE TABLE IF NOT EXISTS raw (v); BEGIN; INSERT INTO raw VALUES (1);' },
-      { type: 'get_autocommit' },
-      { type: 'batch', batch: { steps: [
-        { stmt: stmt('INSERT INTO raw VALUES (2)') },
-        { condition: { type: 'error', step: 0 }, stmt: stmt('SELECT 1') },
-        { stmt: stmt('SELECT * FROM nope') },
-        { condition: { type: 'and', conds: [{ type: 'ok', step: 0 }, { type: 'error', step: 2 }] }, stmt: stmt('SELECT count(*) FROM raw') },
-        { condition: { type: 'or', conds: [{ type: 'is_autocommit' }, { type: 'not', cond: { type: 'ok', step: 3 } }] }, stmt: stmt('SELECT 2') },
-      ] } },
-      { type: 'close_sql', sql_id: 7 },
-      { type: 'execute', stmt: { sql_id: 7, args: [], named_args: [], want_rows: true } },
-    ] })
+    const a = await post({
+      requests: [
+        { type: 'store_sql', sql_id: 7, sql: 'SELECT :x AS x, ?2 AS y' },
+        {
+          type: 'execute',
+          stmt: {
+            sql_id: 7,
+            args: [],
+            named_args: [{ name: ':x', value: { type: 'text', value: 'hi' } }],
+            want_rows: true,
+          },
+        },
+        { type: 'describe', sql_id: 7 },
+        { type: 'sequence', sql: 'CREATE TABLE IF NOT EXISTS raw (v); BEGIN; INSERT INTO raw VALUES (1);' },
+        { type: 'get_autocommit' },
+        {
+          type: 'batch',
+          batch: {
+            steps: [
+              { stmt: stmt('INSERT INTO raw VALUES (2)') },
+              { condition: { type: 'error', step: 0 }, stmt: stmt('SELECT 1') },
+              { stmt: stmt('SELECT * FROM nope') },
+              {
+                condition: {
+                  type: 'and',
+                  conds: [
+                    { type: 'ok', step: 0 },
+                    { type: 'error', step: 2 },
+                  ],
+                },
+                stmt: stmt('SELECT count(*) FROM raw'),
+              },
+              {
+                condition: {
+                  type: 'or',
+                  conds: [{ type: 'is_autocommit' }, { type: 'not', cond: { type: 'ok', step: 3 } }],
+                },
+                stmt: stmt('SELECT 2'),
+              },
+            ],
+          },
+        },
+        { type: 'close_sql', sql_id: 7 },
+        { type: 'execute', stmt: { sql_id: 7, args: [], named_args: [], want_rows: true } },
+      ],
+    })
     expect(a.status).toBe(200)
     const r = a.body.results
     expect(r.map((x) => x.type)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'error'])
     expect(r[1]!.response.result.rows).toEqual([[{ type: 'text', value: 'hi' }, { type: 'null' }]])
-    expect(r[2]!.response.result).toMatchObject({ params: [{ name: ':x' }, { name: '?2' }], is_explain: false, is_readonly: true })
+    expect(r[2]!.response.result).toMatchObject({
+      params: [{ name: ':x' }, { name: '?2' }],
+      is_explain: false,
+      is_readonly: true,
+    })
     expect(r[4]!.response.is_autocommit).toBe(false)
     const batch = r[5]!.response.result
     expect(batch.step_results.map((x: unknown) => x !== null)).toEqual([true, false, false, true, false])
@@ -237,7 +295,10 @@ describe('gateway protocol details (raw v2 JSON)', () => {
     expect(a.body.baton).toEqual(expect.any(String))
     expect(gw.openStreams()).toBe(1)
 
-    const b = await post({ baton: a.body.baton, requests: [{ type: 'execute', stmt: stmt('ROLLBACK') }, { type: 'get_autocommit' }] })
+    const b = await post({
+      baton: a.body.baton,
+      requests: [{ type: 'execute', stmt: stmt('ROLLBACK') }, { type: 'get_autocommit' }],
+    })
     expect(b.body.results[1]!.response.is_autocommit).toBe(true)
     expect(b.body.baton).not.toBe(a.body.baton)
     const stale = await post({ baton: a.body.baton, requests: [{ type: 'close' }] }) // batons are single-use
@@ -251,7 +312,13 @@ describe('gateway protocol details (raw v2 JSON)', () => {
 
   it('makes a second writer wait for the first instead of failing with SQLITE_BUSY', async () => {
     const first = await post({ requests: [{ type: 'execute', stmt: stmt('BEGIN IMMEDIATE') }] })
-    const second = post({ requests: [{ type: 'execute', stmt: stmt('BEGIN IMMEDIATE') }, { type: 'execute', stmt: stmt('ROLLBACK') }, { type: 'close' }] })
+    const second = post({
+      requests: [
+        { type: 'execute', stmt: stmt('BEGIN IMMEDIATE') },
+        { type: 'execute', stmt: stmt('ROLLBACK') },
+        { type: 'close' },
+      ],
+    })
     await new Promise((r) => setTimeout(r, 50))
     await post({ baton: first.body.baton, requests: [{ type: 'execute', stmt: stmt('ROLLBACK') }, { type: 'close' }] })
     expect((await second).body.results.map((x) => x.type)).toEqual(['ok', 'ok', 'ok'])

@@ -27,7 +27,11 @@ async function gateway(name: string): Promise<HranaGateway> {
 /** A registry on the gateway's ws:// URL; `closes` collects the close events' reasons. */
 function overWs(g: HranaGateway, options: LibsqlOptions = {}) {
   const closes: CloseEvent['reason'][] = []
-  const db = new Registry({ database: libsql(g.ws.url, { authToken: TOKEN, ...options }), warn: false, on: { close: (e) => closes.push(e.reason) } })
+  const db = new Registry({
+    database: libsql(g.ws.url, { authToken: TOKEN, ...options }),
+    warn: false,
+    on: { close: (e) => closes.push(e.reason) },
+  })
   return { registry: db, closes, stats: () => db.stats().databases.default! }
 }
 
@@ -47,7 +51,9 @@ describe('libsql over WebSocket', () => {
     const counting = (config: Config) => (created++, createClient(config))
     const { registry, stats } = overWs(g, { createClient: counting })
     try {
-      const results = await Promise.all(Array.from({ length: 100 }, (_, i) => registry.database.query<{ i: number }>('select ? as i', [i])))
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => registry.database.query<{ i: number }>('select ? as i', [i])),
+      )
       expect(results.map((r) => r.rows[0]!.i)).toEqual(Array.from({ length: 100 }, (_, i) => i))
       expect(created).toBe(1)
       expect(stats()).toMatchObject({ connects: 1, queries: 100, errors: 0 })
@@ -138,7 +144,11 @@ describe('libsql over WebSocket', () => {
     const g = await gateway('refused')
     const url = g.ws.url
     await g.close()
-    const registry = new Registry({ database: libsql(url), warn: false, retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 } })
+    const registry = new Registry({
+      database: libsql(url),
+      warn: false,
+      retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 },
+    })
     const error = (await registry.database.query('select 1').catch((e: unknown) => e)) as LazyDbError
     expect(error).toMatchObject({ code: 'CONNECT_FAILED', mayHaveRun: false })
     expect(error.message).toMatch(/ECONNREFUSED/)
@@ -170,7 +180,10 @@ describe('libsql over WebSocket', () => {
     await viaDefault.database.query('select 1')
     expect([g.roundTrips, g.ws.connectionsOpened]).toEqual([1, 0])
     await viaDefault.disconnect()
-    const viaWs = new Registry({ database: libsql(url, { authToken: TOKEN, createClient: createWsClient }), warn: false })
+    const viaWs = new Registry({
+      database: libsql(url, { authToken: TOKEN, createClient: createWsClient }),
+      warn: false,
+    })
     await viaWs.database.query('select 1')
     expect([g.roundTrips, g.ws.connectionsOpened]).toEqual([1, 1])
     await viaWs.disconnect()
@@ -181,7 +194,9 @@ describe('libsql over WebSocket', () => {
     const registry = new Registry({ database: libsql(g.ws.url, { authToken: 'wrong-token-456' }), warn: false })
     const error = (await registry.database.query('select 1').catch((e: unknown) => e)) as LazyDbError
     expect(error.message).toMatch(/Unauthorized/)
-    expect(JSON.stringify(error) + String(error) + String(error.stack) + String(error.cause)).not.toContain('wrong-token-456')
+    expect(JSON.stringify(error) + String(error) + String(error.stack) + String(error.cause)).not.toContain(
+      'wrong-token-456',
+    )
     await registry.disconnect()
     await expect.poll(() => g.ws.openConnections()).toBe(0)
   })

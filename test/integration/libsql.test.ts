@@ -29,7 +29,9 @@ async function remote(name: string, transport: 'http' | 'ws', web: boolean) {
   return { registry: new Registry({ database: libsql(url, options), warn: false }), gateway }
 }
 
-conformance('libsql file', sqlite, async () => ({ registry: new Registry({ database: `file:${dirs.file('conf.db')}`, warn: false }) }))
+conformance('libsql file', sqlite, async () => ({
+  registry: new Registry({ database: `file:${dirs.file('conf.db')}`, warn: false }),
+}))
 conformance('libsql http (node client)', sqlite, async () => remote('http-node', 'http', false))
 conformance('libsql http (web client)', sqlite, async () => remote('http-web', 'http', true))
 conformance('libsql ws (node client)', sqlite, async () => remote('ws-node', 'ws', false))
@@ -37,9 +39,15 @@ conformance('libsql ws (web client)', sqlite, async () => remote('ws-web', 'ws',
 
 describe('libsql types and transports', () => {
   it('round-trips integers, floats, text, blobs and null on a file database', async () => {
-    const registry = new Registry({ database: { url: `file:${dirs.file('types.db')}`, intMode: 'bigint' }, warn: false })
+    const registry = new Registry({
+      database: { url: `file:${dirs.file('types.db')}`, intMode: 'bigint' },
+      warn: false,
+    })
     const big = 2n ** 60n + 7n
-    const { rows } = await registry.database.query<Record<string, unknown>>('select ? as big, ? as f, ? as t, ? as b, ? as n', [big, 1.5, 'é', new Uint8Array([1, 2, 255]), null])
+    const { rows } = await registry.database.query<Record<string, unknown>>(
+      'select ? as big, ? as f, ? as t, ? as b, ? as n',
+      [big, 1.5, 'é', new Uint8Array([1, 2, 255]), null],
+    )
     expect(rows[0]!.big).toBe(big)
     expect(rows[0]!.f).toBe(1.5)
     expect(rows[0]!.t).toBe('é')
@@ -62,7 +70,9 @@ describe('libsql types and transports', () => {
     expect(gateway.roundTrips).toBe(5)
     const bad = new Registry({ database: libsql(gateway.url, { authToken: 'wrong-token-456' }), warn: false })
     const error = await bad.database.query('select 1').catch((e: unknown) => e)
-    expect(JSON.stringify(error) + String(error) + String((error as Error).stack) + String((error as Error).cause)).not.toContain('wrong-token-456')
+    expect(
+      JSON.stringify(error) + String(error) + String((error as Error).stack) + String((error as Error).cause),
+    ).not.toContain('wrong-token-456')
     await Promise.all([registry.disconnect(), bad.disconnect()])
   })
 

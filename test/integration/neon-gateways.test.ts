@@ -15,7 +15,6 @@ const NEON_HOST = 'ep-lazydb-test.neon.test'
 const URL_ = pgUrlFor(NEON_HOST, { password: 'not-checked', applicationName: APP })
 const T = `neon_gw_${process.pid}`
 
-
 /** A Client configured per client (`client.neonConfig`), leaving the globals alone. */
 function wsClient(gateway: NeonWsGateway): Client {
   const client = new Client(URL_)
@@ -31,7 +30,9 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
 
   beforeAll(async () => {
     baseline = await pgConnectionCount(APP)
-    await pgAdmin(`DROP TABLE IF EXISTS ${T}; CREATE TABLE ${T} (id int PRIMARY KEY, note text CONSTRAINT ${T}_note_key UNIQUE)`)
+    await pgAdmin(
+      `DROP TABLE IF EXISTS ${T}; CREATE TABLE ${T} (id int PRIMARY KEY, note text CONSTRAINT ${T}_note_key UNIQUE)`,
+    )
   })
   afterAll(async () => {
     await pgAdmin(`DROP TABLE IF EXISTS ${T}`)
@@ -58,8 +59,15 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
       const [row] = await sql`SELECT 9007199254740993::int8 AS big, 1.50::numeric AS num, '{"a":[1,2]}'::json AS j,
         '{"b":true}'::jsonb AS jb, '\\xdeadbeef'::bytea AS bin, ${Buffer.from([1, 2, 255])}::bytea AS bin2,
         '2024-01-02T03:04:05.678Z'::timestamptz AS ts, ARRAY[1,2,NULL]::int[] AS arr, NULL::text AS nothing, true AS flag`
-      expect(row).toMatchObject({ big: '9007199254740993', num: '1.50', j: { a: [1, 2] }, jb: { b: true },
-        arr: [1, 2, null], nothing: null, flag: true })
+      expect(row).toMatchObject({
+        big: '9007199254740993',
+        num: '1.50',
+        j: { a: [1, 2] },
+        jb: { b: true },
+        arr: [1, 2, null],
+        nothing: null,
+        flag: true,
+      })
       expect(Buffer.from(row!.bin).toString('hex')).toBe('deadbeef')
       expect(Buffer.from(row!.bin2).toString('hex')).toBe('0102ff')
       expect((row!.ts as Date).toISOString()).toBe('2024-01-02T03:04:05.678Z')
@@ -69,19 +77,33 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
       await sql`INSERT INTO ${sql.unsafe(T)} VALUES (1, 'dup')`
       const err = await sql`INSERT INTO ${sql.unsafe(T)} VALUES (2, 'dup')`.catch((e: unknown) => e)
       expect(err).toBeInstanceOf(NeonDbError)
-      expect(err).toMatchObject({ code: '23505', constraint: `${T}_note_key`, table: T, severity: 'ERROR', schema: 'public' })
+      expect(err).toMatchObject({
+        code: '23505',
+        constraint: `${T}_note_key`,
+        table: T,
+        severity: 'ERROR',
+        schema: 'public',
+      })
       expect((err as NeonDbError).detail).toMatch(/already exists/)
       const syntax = await sql`SELEC 1`.catch((e: unknown) => e)
       expect(syntax).toMatchObject({ code: '42601', position: '1' })
     })
 
     it('runs a transaction atomically and honours its options', async () => {
-      const ok = await sql.transaction([sql`INSERT INTO ${sql.unsafe(T)} VALUES (10, 'a')`, sql`SELECT count(*)::int AS n FROM ${sql.unsafe(T)} WHERE id = 10`])
+      const ok = await sql.transaction([
+        sql`INSERT INTO ${sql.unsafe(T)} VALUES (10, 'a')`,
+        sql`SELECT count(*)::int AS n FROM ${sql.unsafe(T)} WHERE id = 10`,
+      ])
       expect(ok[1]).toEqual([{ n: 1 }])
-      const failed = sql.transaction([sql`INSERT INTO ${sql.unsafe(T)} VALUES (11, 'b')`, sql`INSERT INTO ${sql.unsafe(T)} VALUES (10, 'c')`])
+      const failed = sql.transaction([
+        sql`INSERT INTO ${sql.unsafe(T)} VALUES (11, 'b')`,
+        sql`INSERT INTO ${sql.unsafe(T)} VALUES (10, 'c')`,
+      ])
       await expect(failed).rejects.toMatchObject({ code: '23505' })
       expect(await sql`SELECT id FROM ${sql.unsafe(T)} WHERE id = 11`).toEqual([]) // first statement rolled back
-      await expect(sql.transaction([sql`INSERT INTO ${sql.unsafe(T)} VALUES (12, 'd')`], { readOnly: true })).rejects.toMatchObject({ code: '25006' })
+      await expect(
+        sql.transaction([sql`INSERT INTO ${sql.unsafe(T)} VALUES (12, 'd')`], { readOnly: true }),
+      ).rejects.toMatchObject({ code: '25006' })
       const [shown] = await sql.transaction([sql`SHOW transaction_isolation`], { isolationLevel: 'Serializable' })
       expect(shown).toEqual([{ transaction_isolation: 'serializable' }])
     })
@@ -89,7 +111,11 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
     it('CONTRACT: the driver sends exactly these headers and bodies', async () => {
       gw.resetCounters()
       await sql`SELECT ${1}::int AS one`
-      await sql.transaction([sql`SELECT ${'a'}::text AS a`, sql`SELECT 2 AS b`], { isolationLevel: 'RepeatableRead', readOnly: true, deferrable: false })
+      await sql.transaction([sql`SELECT ${'a'}::text AS a`, sql`SELECT 2 AS b`], {
+        isolationLevel: 'RepeatableRead',
+        readOnly: true,
+        deferrable: false,
+      })
       expect(gw.roundTrips).toBe(2)
       const [query, tx] = gw.requests
       const neonHeaders = (h: Record<string, string>) =>
@@ -109,7 +135,12 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
         'neon-batch-read-only': 'true',
         'neon-batch-deferrable': 'false',
       })
-      expect(tx!.body).toEqual({ queries: [{ query: 'SELECT $1::text AS a', params: ['a'] }, { query: 'SELECT 2 AS b', params: [] }] })
+      expect(tx!.body).toEqual({
+        queries: [
+          { query: 'SELECT $1::text AS a', params: ['a'] },
+          { query: 'SELECT 2 AS b', params: [] },
+        ],
+      })
     })
 
     it('costs one round trip per query', async () => {
@@ -151,7 +182,11 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
       await client.connect()
       expect(gw.lastAddress).toBe(`${NEON_HOST}:5432`)
       await expect.poll(() => pgConnectionCount(APP)).toBe(1) // the HTTP gateway's pools are gone by now
-      const { rows } = await client.query('SELECT $1::int8 AS big, $2::text AS t, current_setting($3) AS app', ['42', 'x', 'application_name'])
+      const { rows } = await client.query('SELECT $1::int8 AS big, $2::text AS t, current_setting($3) AS app', [
+        '42',
+        'x',
+        'application_name',
+      ])
       expect(rows).toEqual([{ big: '42', t: 'x', app: APP }])
       await client.query('BEGIN')
       await client.query(`INSERT INTO ${T} VALUES (20, 'ws')`)
@@ -167,7 +202,12 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
 
     it('Pool: queries and a transaction (Pool clients need the global neonConfig)', async () => {
       const { webSocketConstructor, wsProxy, useSecureWebSocket, pipelineConnect } = neonConfig
-      Object.assign(neonConfig, { webSocketConstructor: ws, wsProxy: gw.wsProxy, useSecureWebSocket: false, pipelineConnect: false })
+      Object.assign(neonConfig, {
+        webSocketConstructor: ws,
+        wsProxy: gw.wsProxy,
+        useSecureWebSocket: false,
+        pipelineConnect: false,
+      })
       const pool = new Pool({ connectionString: URL_, max: 2 })
       try {
         expect((await pool.query('SELECT 1 + 1 AS n')).rows).toEqual([{ n: 2 }])
@@ -201,7 +241,9 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
     it('refuse() makes connect fail; dropAll() kills live connections', async () => {
       gw.refuse(true)
       // Driver 1.2.0 rejects with the WebSocket's ErrorEvent, not an Error.
-      const refused: unknown = await wsClient(gw).connect().catch((e: unknown) => e)
+      const refused: unknown = await wsClient(gw)
+        .connect()
+        .catch((e: unknown) => e)
       expect(refused).toMatchObject({ type: 'error', message: expect.stringMatching(/socket hang up/) })
       gw.refuse(false)
 
@@ -216,7 +258,9 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
       await expect(client.query('SELECT 1')).rejects.toThrow(/not queryable/)
       // Driver 1.2.0 quirk: end() on a client whose connection already dropped never settles.
       const ending = client.end().then(() => 'ended')
-      expect(await Promise.race([ending, new Promise((resolve) => setTimeout(resolve, 100, 'pending'))])).toBe('pending')
+      expect(await Promise.race([ending, new Promise((resolve) => setTimeout(resolve, 100, 'pending'))])).toBe(
+        'pending',
+      )
     })
   })
 

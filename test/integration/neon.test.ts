@@ -42,7 +42,8 @@ interface Gateways {
 }
 let gw: Gateways
 let gatewaysClosed: Promise<unknown> | undefined
-const closeGateways = () => (gatewaysClosed ??= Promise.all(Object.values(gw ?? {}).map((g: { close(): Promise<void> }) => g.close())))
+const closeGateways = () =>
+  (gatewaysClosed ??= Promise.all(Object.values(gw ?? {}).map((g: { close(): Promise<void> }) => g.close())))
 
 beforeAll(async () => {
   if (!pgUp) return
@@ -59,7 +60,11 @@ afterAll(async () => {
 })
 
 /** The local gateway speaks plain ws:// and trust auth (no pipelined cleartext password). */
-const socket = (gateway: NeonWsGateway): NeonOptions => ({ wsProxy: gateway.wsProxy, useSecureWebSocket: false, pipelineConnect: false })
+const socket = (gateway: NeonWsGateway): NeonOptions => ({
+  wsProxy: gateway.wsProxy,
+  useSecureWebSocket: false,
+  pipelineConnect: false,
+})
 const options = (transport: Transport, extra: NeonOptions = {}, slow = false): NeonOptions =>
   transport === 'neon-http'
     ? { fetchEndpoint: (slow ? gw.slowHttp : gw.http).endpoint, ...socket(slow ? gw.slowWs : gw.ws), ...extra }
@@ -68,8 +73,6 @@ const database = (transport: Transport, extra?: NeonOptions, slow = false, url?:
   neon(url ?? (transport === 'neon-http' ? HTTP_URL : WS_URL), options(transport, extra, slow))
 const registryFor = (transport: Transport, extra?: NeonOptions, slow = false, url?: string) =>
   new Registry({ database: database(transport, extra, slow, url), warn: false })
-
-
 
 for (const transport of TRANSPORTS) {
   conformance(transport, pgDialect, async () => ({ registry: registryFor(transport) }), pgUp)
@@ -84,10 +87,17 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
       expect(neon(WS_URL).driver).toBe('neon-ws')
       expect(neon(HTTP_URL, { driver: 'neon-ws' }).driver).toBe('neon-ws')
       expect(new Registry({ database: WS_URL, warn: false }).database.driver).toBe('neon-ws')
-      const registry = registryFor(transport, { driver: transport }, false, WS_URL.replace('transport=ws', 'transport=ws&x=1'))
+      const registry = registryFor(
+        transport,
+        { driver: transport },
+        false,
+        WS_URL.replace('transport=ws', 'transport=ws&x=1'),
+      )
       expect(registry.database.driver).toBe(transport)
       try {
-        const { rows } = await registry.database.query<{ app: string }>('select current_setting($1) as app', ['application_name'])
+        const { rows } = await registry.database.query<{ app: string }>('select current_setting($1) as app', [
+          'application_name',
+        ])
         expect(rows).toEqual([{ app: APP }])
         if (transport === 'neon-http') {
           const sent = gw.http.requests.at(-1)!.headers['neon-connection-string']!
@@ -121,12 +131,41 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
         `select 9007199254740993::int8 as big, 1.50::numeric as num, '{"a":[1,2]}'::json as j, '{"b":true}'::jsonb as jb,
           $1::bytea as bin, '\\xdeadbeef'::bytea as bin2, '2024-01-02T03:04:05.678Z'::timestamptz as ts, $2::timestamptz as ts2,
           array[1,2,null]::int[] as arr, null::text as nothing, true as flag, $3::int8 as pbig, $4::jsonb as pjson`,
-        [Buffer.from([1, 2, 255]), new Date('2020-05-06T07:08:09.010Z'), '9007199254740995', JSON.stringify({ k: ['v'] })],
+        [
+          Buffer.from([1, 2, 255]),
+          new Date('2020-05-06T07:08:09.010Z'),
+          '9007199254740995',
+          JSON.stringify({ k: ['v'] }),
+        ],
       )
-      expect(columns).toEqual(['big', 'num', 'j', 'jb', 'bin', 'bin2', 'ts', 'ts2', 'arr', 'nothing', 'flag', 'pbig', 'pjson'])
+      expect(columns).toEqual([
+        'big',
+        'num',
+        'j',
+        'jb',
+        'bin',
+        'bin2',
+        'ts',
+        'ts2',
+        'arr',
+        'nothing',
+        'flag',
+        'pbig',
+        'pjson',
+      ])
       expect(rowCount).toBe(1)
       const row = rows[0]!
-      expect(row).toMatchObject({ big: '9007199254740993', num: '1.50', j: { a: [1, 2] }, jb: { b: true }, arr: [1, 2, null], nothing: null, flag: true, pbig: '9007199254740995', pjson: { k: ['v'] } })
+      expect(row).toMatchObject({
+        big: '9007199254740993',
+        num: '1.50',
+        j: { a: [1, 2] },
+        jb: { b: true },
+        arr: [1, 2, null],
+        nothing: null,
+        flag: true,
+        pbig: '9007199254740995',
+        pjson: { k: ['v'] },
+      })
       expect(row.bin).toBeInstanceOf(Uint8Array)
       expect(Buffer.from(row.bin as Uint8Array).toString('hex')).toBe('0102ff')
       expect(Buffer.from(row.bin2 as Uint8Array).toString('hex')).toBe('deadbeef')
@@ -165,32 +204,58 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
         expect(scoped.schema).toBe(schema)
         expect((await scoped.query(`select v from ${table}`)).rows).toEqual([{ v: 'schema' }])
         expect((await plain.query(`select v from ${table}`)).rows).toEqual([{ v: 'public' }])
-        expect((await scoped.sql`select v, ${1}::int as one from ${table as never}`.catch(() => null))).toBeNull() // values are never identifiers
-        const [, count] = await scoped.batch([{ text: `insert into ${table} values ($1)`, params: ['batched'] }, { text: `select count(*)::int as n from ${table}` }])
+        expect(await scoped.sql`select v, ${1}::int as one from ${table as never}`.catch(() => null)).toBeNull() // values are never identifiers
+        const [, count] = await scoped.batch([
+          { text: `insert into ${table} values ($1)`, params: ['batched'] },
+          { text: `select count(*)::int as n from ${table}` },
+        ])
         expect(count!.rows).toEqual([{ n: 2 }])
         const inside = await scoped.transaction(async (tx) => {
           await tx.query(`insert into ${table} values ($1)`, ['tx'])
-          return (await tx.query<{ s: string; n: number }>(`select current_schema() as s, (select count(*)::int from ${table}) as n`)).rows[0]
+          return (
+            await tx.query<{ s: string; n: number }>(
+              `select current_schema() as s, (select count(*)::int from ${table}) as n`,
+            )
+          ).rows[0]
         })
         expect(inside).toEqual({ s: schema, n: 3 })
         for (let i = 0; i < 3; i++) {
-          expect((await plain.query<{ search_path: string }>('show search_path')).rows[0]!.search_path).toBe('"$user", public')
+          expect((await plain.query<{ search_path: string }>('show search_path')).rows[0]!.search_path).toBe(
+            '"$user", public',
+          )
           expect((await plain.query(`select count(*)::int as n from ${table}`)).rows).toEqual([{ n: 1 }])
         }
         if (transport === 'neon-ws') {
           // Without parameters the simple protocol allows several statements, with or without a schema.
           expect((await plain.query(`select 1 as a; select v from ${table}`)).rows).toEqual([{ v: 'public' }])
-          expect((await scoped.query(`select 1 as a; select v from ${table} order by v limit 1`)).rows).toEqual([{ v: 'batched' }])
+          expect((await scoped.query(`select 1 as a; select v from ${table} order by v limit 1`)).rows).toEqual([
+            { v: 'batched' },
+          ])
         }
         // A value that cannot be encoded fails before anything is sent; the connection stays usable.
-        const unencodable = { toJSON: () => { throw new Error('cannot encode') } }
-        const bad = await scoped.batch([{ text: `insert into ${table} values ($1)`, params: ['never'] }, { text: 'select $1::jsonb', params: [unencodable] }]).catch((e: unknown) => e)
+        const unencodable = {
+          toJSON: () => {
+            throw new Error('cannot encode')
+          },
+        }
+        const bad = await scoped
+          .batch([
+            { text: `insert into ${table} values ($1)`, params: ['never'] },
+            { text: 'select $1::jsonb', params: [unencodable] },
+          ])
+          .catch((e: unknown) => e)
         expect(bad).toMatchObject({ code: 'QUERY_FAILED', message: expect.stringMatching(/cannot encode/) })
-        expect((await scoped.query(`select count(*)::int as n from ${table} where v = $1`, ['never'])).rows).toEqual([{ n: 0 }])
+        expect((await scoped.query(`select count(*)::int as n from ${table} where v = $1`, ['never'])).rows).toEqual([
+          { n: 0 },
+        ])
         const failing = await scoped.query('select * from lazydb_no_such_table').catch((e: unknown) => e)
         expect(failing).toMatchObject({ code: 'QUERY_FAILED', sqlState: '42P01' })
-        expect((await plain.query<{ search_path: string }>('show search_path')).rows[0]!.search_path).toBe('"$user", public')
-        expect(() => registry.using(undefined, { schema: 'x; drop table y' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }))
+        expect((await plain.query<{ search_path: string }>('show search_path')).rows[0]!.search_path).toBe(
+          '"$user", public',
+        )
+        expect(() => registry.using(undefined, { schema: 'x; drop table y' })).toThrow(
+          expect.objectContaining({ code: 'CONFIG_INVALID' }),
+        )
       } finally {
         await registry.disconnect()
         await pgAdmin(`drop schema if exists ${schema} cascade; drop table if exists public.${table}`)
@@ -204,9 +269,15 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
       await db.query(`drop table if exists ${table}`)
       await db.query(`create table ${table} (v int)`)
       try {
-        const shown = await db.transaction(async (tx) => (await tx.query('show transaction_isolation')).rows[0], { isolationLevel: 'serializable', readOnly: true, deferrable: true })
+        const shown = await db.transaction(async (tx) => (await tx.query('show transaction_isolation')).rows[0], {
+          isolationLevel: 'serializable',
+          readOnly: true,
+          deferrable: true,
+        })
         expect(shown).toEqual({ transaction_isolation: 'serializable' })
-        const readOnly = await db.transaction((tx) => tx.query(`insert into ${table} values (1)`), { readOnly: true }).catch((e: unknown) => e)
+        const readOnly = await db
+          .transaction((tx) => tx.query(`insert into ${table} values (1)`), { readOnly: true })
+          .catch((e: unknown) => e)
         expect(readOnly).toMatchObject({ code: 'QUERY_FAILED', sqlState: '25006' })
         // A statement error swallowed inside fn: COMMIT rolls back, and lazydb says so.
         const swallowed = await db
@@ -231,15 +302,25 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
       await db.query(`create table ${table} (id int primary key, note text constraint ${table}_note_key unique)`)
       try {
         await db.query(`insert into ${table} values ($1, $2)`, [1, 'dup'])
-        const error = (await db.query(`insert into ${table} values ($1, $2)`, [2, 'dup']).catch((e: unknown) => e)) as LazyDbError
+        const error = (await db
+          .query(`insert into ${table} values ($1, $2)`, [2, 'dup'])
+          .catch((e: unknown) => e)) as LazyDbError
         expect(error).toBeInstanceOf(LazyDbError)
-        expect(error).toMatchObject({ code: 'QUERY_FAILED', database: 'default', sqlState: '23505', constraint: `${table}_note_key`, mayHaveRun: true })
+        expect(error).toMatchObject({
+          code: 'QUERY_FAILED',
+          database: 'default',
+          sqlState: '23505',
+          constraint: `${table}_note_key`,
+          mayHaveRun: true,
+        })
         expect(error.detail).toMatch(/already exists/)
         expect(error.cause).toBeInstanceOf(Error)
         expect(error.cause).toMatchObject({ code: '23505' })
         expect(error.message).toContain(`(${transport})`)
         expect(exposed(error)).not.toContain(PASSWORD)
-        const batch = (await db.batch([{ text: `insert into ${table} values (3, 'x')` }, { text: `insert into ${table} values (4, 'dup')` }]).catch((e: unknown) => e)) as LazyDbError
+        const batch = (await db
+          .batch([{ text: `insert into ${table} values (3, 'x')` }, { text: `insert into ${table} values (4, 'dup')` }])
+          .catch((e: unknown) => e)) as LazyDbError
         expect(batch).toMatchObject({ code: 'QUERY_FAILED', sqlState: '23505' })
         expect((await db.query(`select count(*)::int as n from ${table}`)).rows).toEqual([{ n: 1 }])
         expect(exposed(batch)).not.toContain(PASSWORD)
@@ -255,7 +336,10 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
       refusingWs.refuse(true)
       refusingHttp.refuse(true)
       const registry = new Registry({
-        database: neon(transport === 'neon-http' ? HTTP_URL : WS_URL, { fetchEndpoint: refusingHttp.endpoint, ...socket(refusingWs) }),
+        database: neon(transport === 'neon-http' ? HTTP_URL : WS_URL, {
+          fetchEndpoint: refusingHttp.endpoint,
+          ...socket(refusingWs),
+        }),
         warn: false,
         retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 },
       })
@@ -280,7 +364,9 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
         refusingWs.refuse(false)
         await refusingHttp.refuse(false)
         expect((await registry.database.query('select 1 as x')).rows).toEqual([{ x: 1 }])
-        expect(await registry.database.transaction(async (tx2) => (await tx2.query('select 2 as y')).rows)).toEqual([{ y: 2 }])
+        expect(await registry.database.transaction(async (tx2) => (await tx2.query('select 2 as y')).rows)).toEqual([
+          { y: 2 },
+        ])
       } finally {
         await registry.disconnect()
         await Promise.all([refusingWs.close(), refusingHttp.close()])
@@ -289,15 +375,22 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
 
     it('closes every server connection on disconnect', async () => {
       const app = `${APP}-dc-${transport}`
-      const registry = registryFor(transport, {}, false, transport === 'neon-http' ? urlFor(app) : `${urlFor(app)}&transport=ws`)
+      const registry = registryFor(
+        transport,
+        {},
+        false,
+        transport === 'neon-http' ? urlFor(app) : `${urlFor(app)}&transport=ws`,
+      )
       const db = registry.database
       // neon-http keeps no session: only transaction() opens one, so only that is counted here.
-      if (transport === 'neon-ws') await Promise.all([db.query('select pg_sleep(0.05)'), db.query('select pg_sleep(0.05)')])
+      if (transport === 'neon-ws')
+        await Promise.all([db.query('select pg_sleep(0.05)'), db.query('select pg_sleep(0.05)')])
       await db.transaction(async (tx) => {
         await tx.query('select 1')
         expect(await pgConnectionCount(app)).toBeGreaterThanOrEqual(1)
       })
-      if (transport === 'neon-http') expect(await waitForConnectionCount(0, app)).toBe(0) // the session closed with the transaction
+      if (transport === 'neon-http')
+        expect(await waitForConnectionCount(0, app)).toBe(0) // the session closed with the transaction
       else expect(await pgConnectionCount(app)).toBe(2)
       await registry.disconnect()
       expect(await waitForConnectionCount(0, app)).toBe(0)
@@ -350,11 +443,22 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
         return fetch(input, init as RequestInit)
       }
       const a = registryFor('neon-http')
-      const b = new Registry({ database: neon(HTTP_URL, { fetchEndpoint: other.endpoint, authToken: 'tok-secret-123' }), warn: false })
-      const c = new Registry({ database: neon(HTTP_URL, { fetchEndpoint: other.endpoint, fetchFunction: counting }), warn: false })
+      const b = new Registry({
+        database: neon(HTTP_URL, { fetchEndpoint: other.endpoint, authToken: 'tok-secret-123' }),
+        warn: false,
+      })
+      const c = new Registry({
+        database: neon(HTTP_URL, { fetchEndpoint: other.endpoint, fetchFunction: counting }),
+        warn: false,
+      })
       try {
         gw.http.resetCounters()
-        await Promise.all([a.database.query('select 1'), b.database.query('select 2'), b.database.batch([{ text: 'select 3' }]), c.database.query('select 4')])
+        await Promise.all([
+          a.database.query('select 1'),
+          b.database.query('select 2'),
+          b.database.batch([{ text: 'select 3' }]),
+          c.database.query('select 4'),
+        ])
         await a.database.query('select 5')
         expect(gw.http.roundTrips).toBe(2)
         expect(other.roundTrips).toBe(3)
@@ -366,8 +470,15 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
         expect([gw.http.endpoint, other.endpoint]).toContain(neonConfig.fetchEndpoint)
         const raw = await b.database.client<ReturnType<typeof rawNeon>>()
         expect(typeof raw.transaction).toBe('function')
-        const denied = await new Registry({ database: neon(HTTP_URL, { fetchEndpoint: other.endpoint, authToken: 'tok-secret-123', fetchFunction: async () => new Response('bad token tok-secret-123', { status: 401 }) }), warn: false })
-          .database.query('select 1')
+        const denied = await new Registry({
+          database: neon(HTTP_URL, {
+            fetchEndpoint: other.endpoint,
+            authToken: 'tok-secret-123',
+            fetchFunction: async () => new Response('bad token tok-secret-123', { status: 401 }),
+          }),
+          warn: false,
+        }).database
+          .query('select 1')
           .catch((e: unknown) => e)
         expect(denied).toMatchObject({ code: 'CONNECT_FAILED' })
         expect(exposed(denied)).not.toContain('tok-secret-123')
@@ -383,7 +494,11 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
   describe('neon-ws', () => {
     it('never idle-closes a warm socket under a statement or transaction that runs longer than idleTimeoutMs', async () => {
       const closes: string[] = []
-      const registry = new Registry({ database: database('neon-ws', { idleTimeoutMs: 100 }), on: { close: (e) => closes.push(e.reason) }, warn: false })
+      const registry = new Registry({
+        database: database('neon-ws', { idleTimeoutMs: 100 }),
+        on: { close: (e) => closes.push(e.reason) },
+        warn: false,
+      })
       try {
         // Connected and idle, then a statement starting 60 ms in and running 300 ms: the idle timer fires while it runs.
         await registry.database.query('select 1')
@@ -442,12 +557,16 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
         await registry.database.query('select 1')
         neonWsInternals.pipelining = false
         gw.slowWs.resetCounters()
-        expect((await scoped.query<{ s: string }>('select current_schema() as s, $1::int as n', [1])).rows).toEqual([{ s: 'pg_catalog', n: 1 }])
+        expect((await scoped.query<{ s: string }>('select current_schema() as s, $1::int as n', [1])).rows).toEqual([
+          { s: 'pg_catalog', n: 1 },
+        ])
         expect(gw.slowWs.roundTrips).toBe(3) // BEGIN + set_config, the statement, COMMIT
         const results = await scoped.batch([{ text: 'select 1 as a' }, { text: 'select current_schema() as s' }])
         expect(results.map((r) => r.rows[0])).toEqual([{ a: 1 }, { s: 'pg_catalog' }])
         expect(gw.slowWs.roundTrips).toBe(3 + 4)
-        expect((await registry.database.query<{ s: string }>('select current_schema() as s')).rows).toEqual([{ s: 'public' }])
+        expect((await registry.database.query<{ s: string }>('select current_schema() as s')).rows).toEqual([
+          { s: 'public' },
+        ])
       } finally {
         neonWsInternals.pipelining = true
         await registry.disconnect()
@@ -488,7 +607,12 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
     it('neon-ws: 3 to the first row (upgrade, startup, query), as a raw Pool; then 1 per query, schema and batch included', async () => {
       const { slowWs } = gw
       const saved = { ...neonConfig.opts }
-      Object.assign(neonConfig, { webSocketConstructor: ws, wsProxy: slowWs.wsProxy, useSecureWebSocket: false, pipelineConnect: false })
+      Object.assign(neonConfig, {
+        webSocketConstructor: ws,
+        wsProxy: slowWs.wsProxy,
+        useSecureWebSocket: false,
+        pipelineConnect: false,
+      })
       const pool = new Pool({ connectionString: HTTP_URL })
       slowWs.resetCounters()
       let raw: number[]
@@ -552,14 +676,36 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
   })
 
   it('classifies driver errors', () => {
-    expect(classifyNeon(Object.assign(new Error('duplicate key'), { code: '23505', constraint: 'k', detail: 'd' }))).toEqual({ sqlState: '23505', constraint: 'k', detail: 'd' })
-    expect(classifyNeon(Object.assign(new Error('password authentication failed'), { code: '28P01' }))).toEqual({ sqlState: '28P01', auth: true })
-    expect(classifyNeon(Object.assign(new Error('sorry, too many clients already'), { code: '53300' }))).toEqual({ sqlState: '53300', transient: true, notSent: true })
-    expect(classifyNeon(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toEqual({ sqlState: '57P01', transient: true, lostMaybeRun: true })
-    expect(classifyNeon(new Error('Client has encountered a connection error and is not queryable'))).toEqual({ notSent: true })
+    expect(
+      classifyNeon(Object.assign(new Error('duplicate key'), { code: '23505', constraint: 'k', detail: 'd' })),
+    ).toEqual({ sqlState: '23505', constraint: 'k', detail: 'd' })
+    expect(classifyNeon(Object.assign(new Error('password authentication failed'), { code: '28P01' }))).toEqual({
+      sqlState: '28P01',
+      auth: true,
+    })
+    expect(classifyNeon(Object.assign(new Error('sorry, too many clients already'), { code: '53300' }))).toEqual({
+      sqlState: '53300',
+      transient: true,
+      notSent: true,
+    })
+    expect(
+      classifyNeon(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })),
+    ).toEqual({ sqlState: '57P01', transient: true, lostMaybeRun: true })
+    expect(classifyNeon(new Error('Client has encountered a connection error and is not queryable'))).toEqual({
+      notSent: true,
+    })
     expect(classifyNeon(new Error('Connection terminated unexpectedly'))).toEqual({ lostMaybeRun: true })
-    expect(classifyNeon(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).toEqual({ lostMaybeRun: true, transient: true })
-    expect(classifyNeon(Object.assign(new Error('Error connecting to database: TypeError: fetch failed'), { sourceError: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }) }))).toEqual({ notSent: true, transient: true })
+    expect(classifyNeon(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))).toEqual({
+      lostMaybeRun: true,
+      transient: true,
+    })
+    expect(
+      classifyNeon(
+        Object.assign(new Error('Error connecting to database: TypeError: fetch failed'), {
+          sourceError: Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }),
+        }),
+      ),
+    ).toEqual({ notSent: true, transient: true })
     expect(classifyNeon(new Error('Server error (HTTP status 401): bad token'))).toEqual({ auth: true })
     expect(classifyNeon('nonsense')).toEqual({})
   })
@@ -569,4 +715,3 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
     expect(await waitForConnectionCount(0, APP)).toBe(0)
   })
 })
-

@@ -17,8 +17,6 @@ const hasMariadb = await requireMariadb()
 const table = `ps_gw_items_${process.pid}`
 const otherTable = `ps_gw_other_${process.pid}`
 
-
-
 describe.skipIf(!hasMariadb)('PlanetScale driver through the gateway against MariaDB', () => {
   let gw: PlanetscaleGateway
   let direct: MysqlConnection
@@ -57,34 +55,65 @@ describe.skipIf(!hasMariadb)('PlanetScale driver through the gateway against Mar
     const conn = connect({ url: gw.url() })
     const insert = await conn.execute(
       `INSERT INTO ${table} (name, n, big, price, at, doc, bin, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ['typed', 42, '9007199254740993', '12.34', '2024-02-29 13:14:15', JSON.stringify({ a: [1, 2], b: 'ü' }), new Uint8Array([0, 1, 255]), null],
+      [
+        'typed',
+        42,
+        '9007199254740993',
+        '12.34',
+        '2024-02-29 13:14:15',
+        JSON.stringify({ a: [1, 2], b: 'ü' }),
+        new Uint8Array([0, 1, 255]),
+        null,
+      ],
     )
     expect(insert.rowsAffected).toBe(1)
     expect(Number(insert.insertId)).toBeGreaterThan(0)
 
-    const named = await conn.execute(`SELECT name, n FROM ${table} WHERE name = :name AND n = :n`, { name: 'typed', n: 42 })
+    const named = await conn.execute(`SELECT name, n FROM ${table} WHERE name = :name AND n = :n`, {
+      name: 'typed',
+      n: 42,
+    })
     expect(named.statement).toBe(`SELECT name, n FROM ${table} WHERE name = 'typed' AND n = 42`)
     expect(named.rows).toEqual([{ name: 'typed', n: 42 }])
     expect(named.rows).toEqual(await viaMysql(named.statement))
 
-    const positional = await new Client({ url: gw.url() }).execute('SELECT ? AS s, ? AS i, ? AS q', ["it's", 7, 'a"b\\c'])
+    const positional = await new Client({ url: gw.url() }).execute('SELECT ? AS s, ? AS i, ? AS q', [
+      "it's",
+      7,
+      'a"b\\c',
+    ])
     expect(positional.rows).toEqual([{ s: "it's", i: 7, q: 'a"b\\c' }])
     expect(positional.rows).toEqual(await viaMysql(positional.statement))
   })
 
   it('decodes every type like PlanetScale does, matching mysql2 on the same SQL', async () => {
     const conn = connect({ url: gw.url() })
-    const got = await conn.execute(`SELECT id, name, n, big, price, at, doc, bin, note FROM ${table} WHERE name = ?`, ['typed'])
+    const got = await conn.execute(`SELECT id, name, n, big, price, at, doc, bin, note FROM ${table} WHERE name = ?`, [
+      'typed',
+    ])
     const [row] = got.rows as Array<Record<string, unknown>>
     expect(row).toMatchObject({
-      name: 'typed', n: 42, big: '9007199254740993', price: '12.34', at: '2024-02-29 13:14:15',
-      doc: { a: [1, 2], b: 'ü' }, bin: new Uint8Array([0, 1, 255]), note: null,
+      name: 'typed',
+      n: 42,
+      big: '9007199254740993',
+      price: '12.34',
+      at: '2024-02-29 13:14:15',
+      doc: { a: [1, 2], b: 'ü' },
+      bin: new Uint8Array([0, 1, 255]),
+      note: null,
     })
     expect(typeof row?.id).toBe('string') // INT64 stays a string
     expect(row?.bin).toBeInstanceOf(Uint8Array)
     expect(got.types).toEqual({
-      id: 'INT64', name: 'VARCHAR', n: 'INT32', big: 'INT64', price: 'DECIMAL', at: 'DATETIME',
-      doc: 'JSON', bin: 'VARBINARY', note: 'TEXT',
+      id: 'INT64',
+      name: 'VARCHAR',
+      n: 'INT32',
+      big: 'INT64',
+      price: 'DECIMAL',
+      at: 'DATETIME',
+      doc: 'JSON',
+      bin: 'VARBINARY',
+      note: 'TEXT',
     })
     expect(got.rows.map(plainBytes)).toEqual(await viaMysql(got.statement))
 
@@ -92,9 +121,26 @@ describe.skipIf(!hasMariadb)('PlanetScale driver through the gateway against Mar
       "SELECT 9007199254740993 AS big, 1.50 AS d, 1.25e0 AS f, NULL AS nothing, CAST(18446744073709551615 AS UNSIGNED) AS u, 'ü' AS s, x'00ff' AS b, COUNT(*) AS c FROM dual",
     )
     expect(exprs.rows).toEqual([
-      { big: '9007199254740993', d: '1.50', f: 1.25, nothing: null, u: '18446744073709551615', s: 'ü', b: new Uint8Array([0, 255]), c: '1' },
+      {
+        big: '9007199254740993',
+        d: '1.50',
+        f: 1.25,
+        nothing: null,
+        u: '18446744073709551615',
+        s: 'ü',
+        b: new Uint8Array([0, 255]),
+        c: '1',
+      },
     ])
-    expect(exprs.types).toMatchObject({ big: 'INT64', d: 'DECIMAL', f: 'FLOAT64', nothing: 'NULL', u: 'UINT64', b: 'VARBINARY', c: 'INT64' })
+    expect(exprs.types).toMatchObject({
+      big: 'INT64',
+      d: 'DECIMAL',
+      f: 'FLOAT64',
+      nothing: 'NULL',
+      u: 'UINT64',
+      b: 'VARBINARY',
+      c: 'INT64',
+    })
     expect(exprs.rows.map(plainBytes)).toEqual(await viaMysql(exprs.statement))
 
     const arrays = await conn.execute('SELECT 1 AS a, 2 AS a', null, { as: 'array' })
@@ -110,7 +156,9 @@ describe.skipIf(!hasMariadb)('PlanetScale driver through the gateway against Mar
     const result = await conn.transaction(async (tx) => {
       await tx.execute(`INSERT INTO ${table} (name, n) VALUES (?, ?)`, ['committed', 1])
       expect(gw.pinnedSessions()).toBe(1)
-      expect((await tx.execute(`SELECT COUNT(*) AS c FROM ${table} WHERE name = ?`, ['committed'])).rows[0]?.c).toBe('1')
+      expect((await tx.execute(`SELECT COUNT(*) AS c FROM ${table} WHERE name = ?`, ['committed'])).rows[0]?.c).toBe(
+        '1',
+      )
       expect(await count(observer, 'committed')).toBe('0')
       expect(await viaMysql(`SELECT name FROM ${table} WHERE name = 'committed'`)).toEqual([])
       return 'done'
@@ -161,7 +209,9 @@ describe.skipIf(!hasMariadb)('PlanetScale driver through the gateway against Mar
     const dbErr = err as DatabaseError
     expect(dbErr.status).toBe(400)
     expect(dbErr.body.code).toBe('ALREADY_EXISTS')
-    expect(dbErr.message).toMatch(/^target: lazydb_test\.-\.primary: vttablet: rpc error: code = AlreadyExists desc = Duplicate entry 'typed' for key 'name' \(errno 1062\) \(sqlstate 23000\) \(CallerID: lazydb\): Sql: "/)
+    expect(dbErr.message).toMatch(
+      /^target: lazydb_test\.-\.primary: vttablet: rpc error: code = AlreadyExists desc = Duplicate entry 'typed' for key 'name' \(errno 1062\) \(sqlstate 23000\) \(CallerID: lazydb\): Sql: "/,
+    )
     await expect(direct.query(sql)).rejects.toMatchObject({ errno: 1062, sqlState: '23000' })
   })
 
@@ -169,13 +219,17 @@ describe.skipIf(!hasMariadb)('PlanetScale driver through the gateway against Mar
     const err = await new Client({ url: gw.url() }).execute('SELEC 1').catch((e: unknown) => e)
     expect(err).toBeInstanceOf(DatabaseError)
     expect((err as DatabaseError).body.code).toBe('INVALID_ARGUMENT')
-    expect((err as DatabaseError).message).toMatch(/code = InvalidArgument desc = You have an error in your SQL syntax.* \(errno 1064\) \(sqlstate 42000\)/)
+    expect((err as DatabaseError).message).toMatch(
+      /code = InvalidArgument desc = You have an error in your SQL syntax.* \(errno 1064\) \(sqlstate 42000\)/,
+    )
     await expect(direct.query('SELEC 1')).rejects.toMatchObject({ errno: 1064, sqlState: '42000' })
   })
 
   it('rejects wrong credentials with a 401 DatabaseError', async () => {
     for (const url of [gw.url('lazydb', 'wrong-password'), gw.url('nobody', 'lazydb-test-pw')]) {
-      const err = await connect({ url }).execute('SELECT 1').catch((e: unknown) => e)
+      const err = await connect({ url })
+        .execute('SELECT 1')
+        .catch((e: unknown) => e)
       expect(err).toBeInstanceOf(DatabaseError)
       expect((err as DatabaseError).status).toBe(401)
       expect((err as DatabaseError).body.code).toBe('unauthenticated')

@@ -8,7 +8,15 @@ import type { Connection as MysqlConnection } from 'mysql2/promise'
 import { LazyDbError, Registry, type Database, type Params } from 'lazydb'
 import { planetscale, planetscaleDriver } from 'lazydb/planetscale'
 import { conformance, type Dialect } from '../support/conformance.js'
-import { MARIADB_CREDENTIALS, MARIADB_OTHER_DATABASE, mariadbConnectionCount, mysqlDirect, requireMariadb, setupMariadb, ensureMariadbUser } from '../support/mariadb.js'
+import {
+  MARIADB_CREDENTIALS,
+  MARIADB_OTHER_DATABASE,
+  mariadbConnectionCount,
+  mysqlDirect,
+  requireMariadb,
+  setupMariadb,
+  ensureMariadbUser,
+} from '../support/mariadb.js'
 import { startPlanetscaleGateway, type PlanetscaleGateway } from '../support/planetscale-gateway.js'
 import { plainBytes, poll } from '../support/poll.js'
 
@@ -26,7 +34,13 @@ const mysqlDialect: Dialect = {
 // test files that use the shared `lazydb` user at the same time.
 const USER = 'lazydb_ps_driver'
 const PASSWORD = 'ps-driver-pw-4821'
-const gatewayMysql = { host: '127.0.0.1', port: 3306, user: USER, password: PASSWORD, database: MARIADB_CREDENTIALS.database }
+const gatewayMysql = {
+  host: '127.0.0.1',
+  port: 3306,
+  user: USER,
+  password: PASSWORD,
+  database: MARIADB_CREDENTIALS.database,
+}
 
 async function ensureUser(): Promise<void> {
   await setupMariadb()
@@ -72,8 +86,6 @@ conformance(
   hasMariadb,
 )
 
-
-
 describe.skipIf(!hasMariadb)('planetscale driver', () => {
   const table = `ps_driver_items_${process.pid}`
   const otherTable = `ps_driver_other_${process.pid}`
@@ -89,7 +101,8 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
     expect(got.rows.map(plainBytes)).toEqual((rows as Array<Record<string, unknown>>).map(plainBytes))
     return got
   }
-  const directRows = async (sql: string) => ((await direct.query(sql))[0] as Array<Record<string, unknown>>).map(plainBytes)
+  const directRows = async (sql: string) =>
+    ((await direct.query(sql))[0] as Array<Record<string, unknown>>).map(plainBytes)
 
   beforeAll(async () => {
     gw = await gateway()
@@ -134,9 +147,19 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
   describe('types, compared with mysql2', () => {
     let insertedId: string | undefined
     beforeAll(async () => {
-      const result = await db.query(`insert into ${table} (name, n, big, price, at, doc, bin, note) values (?, ?, ?, ?, ?, ?, ?, ?)`, [
-        'typed', 42, 9007199254740993n, '12.34', new Date(Date.UTC(2024, 1, 29, 13, 14, 15)), JSON.stringify({ a: [1, 2], b: 'ü' }), new Uint8Array([0, 1, 255]), null,
-      ])
+      const result = await db.query(
+        `insert into ${table} (name, n, big, price, at, doc, bin, note) values (?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          'typed',
+          42,
+          9007199254740993n,
+          '12.34',
+          new Date(Date.UTC(2024, 1, 29, 13, 14, 15)),
+          JSON.stringify({ a: [1, 2], b: 'ü' }),
+          new Uint8Array([0, 1, 255]),
+          null,
+        ],
+      )
       expect(result.rowCount).toBe(1)
       insertedId = result.lastInsertId
     })
@@ -149,7 +172,9 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
 
     it('int is a number, bigint above 2^53 a string', async () => {
       expect((await select('n, big')).rows).toEqual([{ n: 42, big: '9007199254740993' }])
-      expect((await same('select 9007199254740993 as big, 42 as small')).rows).toEqual([{ big: '9007199254740993', small: 42 }])
+      expect((await same('select 9007199254740993 as big, 42 as small')).rows).toEqual([
+        { big: '9007199254740993', small: 42 },
+      ])
     })
 
     it('decimal is a string', async () => {
@@ -187,7 +212,8 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
 
   describe('transactions', () => {
     const names = (name: string) => directRows(`select name from ${table} where name = '${name}'`)
-    const count = async (q: { query: Database['query'] }, name: string) => (await q.query<{ c: string }>(`select count(*) as c from ${table} where name like ?`, [name])).rows[0]!.c
+    const count = async (q: { query: Database['query'] }, name: string) =>
+      (await q.query<{ c: string }>(`select count(*) as c from ${table} where name like ?`, [name])).rows[0]!.c
 
     it('commits only when fn resolves; a second session sees nothing before', async () => {
       const value = await db.transaction(async (tx) => {
@@ -239,10 +265,13 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
 
     it('opens a read-only transaction with readOnly', async () => {
       const error = (await db
-        .transaction(async (tx) => {
-          expect(await count(tx, 'typed')).toBe('1')
-          await tx.query(`insert into ${table} (name) values (?)`, ['read-only'])
-        }, { readOnly: true })
+        .transaction(
+          async (tx) => {
+            expect(await count(tx, 'typed')).toBe('1')
+            await tx.query(`insert into ${table} (name) values (?)`, ['read-only'])
+          },
+          { readOnly: true },
+        )
         .catch((e: unknown) => e)) as LazyDbError
       expect(error).toBeInstanceOf(LazyDbError)
       expect(error).toMatchObject({ code: 'QUERY_FAILED', errno: 1792, sqlState: '25006' })
@@ -252,14 +281,21 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
 
     it('queues statements that fn sends at once on its one session', async () => {
       await db.transaction(async (tx) => {
-        await Promise.all(['par-1', 'par-2', 'par-3'].map((name) => tx.query(`insert into ${table} (name) values (?)`, [name])))
+        await Promise.all(
+          ['par-1', 'par-2', 'par-3'].map((name) => tx.query(`insert into ${table} (name) values (?)`, [name])),
+        )
       })
-      expect(await directRows(`select name from ${table} where name like 'par-%' order by name`)).toEqual([{ name: 'par-1' }, { name: 'par-2' }, { name: 'par-3' }])
+      expect(await directRows(`select name from ${table} where name like 'par-%' order by name`)).toEqual([
+        { name: 'par-1' },
+        { name: 'par-2' },
+        { name: 'par-3' },
+      ])
     })
   })
 
   describe('schema', () => {
-    const database = async (q: { query: Database['query'] }) => (await q.query<{ db: string }>('select database() as db')).rows[0]!.db
+    const database = async (q: { query: Database['query'] }) =>
+      (await q.query<{ db: string }>('select database() as db')).rows[0]!.db
 
     it('reads and writes the other database, and leaves the plain one as it was', async () => {
       const other = registry.using(undefined, { schema: MARIADB_OTHER_DATABASE })
@@ -272,7 +308,9 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
       expect(read.rows).toEqual(await directRows(`select v from ${MARIADB_OTHER_DATABASE}.${otherTable}`))
       expect(read.rows).toEqual([{ v: 'elsewhere' }])
       await other.query(`insert into ${otherTable} (v) values (?)`, ['written'])
-      expect(await directRows(`select v from ${MARIADB_OTHER_DATABASE}.${otherTable} where v = 'written'`)).toEqual([{ v: 'written' }])
+      expect(await directRows(`select v from ${MARIADB_OTHER_DATABASE}.${otherTable} where v = 'written'`)).toEqual([
+        { v: 'written' },
+      ])
       const missing = await db.query(`select v from ${otherTable}`).catch((e: unknown) => e)
       expect(missing).toMatchObject({ code: 'QUERY_FAILED', errno: 1146 }) // not in the plain database
       expect(await database(db)).toBe(MARIADB_CREDENTIALS.database)
@@ -280,13 +318,21 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
 
     it('binds transactions and batches to the schema', async () => {
       const other = registry.using(undefined, { schema: MARIADB_OTHER_DATABASE })
-      await other.transaction(async (tx) => {
-        expect(await database(tx)).toBe(MARIADB_OTHER_DATABASE)
-        await tx.query(`insert into ${otherTable} (v) values (?)`, ['in-tx'])
-      }, { isolationLevel: 'read committed' })
-      const results = await other.batch([{ text: `insert into ${otherTable} (v) values (?)`, params: ['in-batch'] }, { text: 'select database() as db' }])
+      await other.transaction(
+        async (tx) => {
+          expect(await database(tx)).toBe(MARIADB_OTHER_DATABASE)
+          await tx.query(`insert into ${otherTable} (v) values (?)`, ['in-tx'])
+        },
+        { isolationLevel: 'read committed' },
+      )
+      const results = await other.batch([
+        { text: `insert into ${otherTable} (v) values (?)`, params: ['in-batch'] },
+        { text: 'select database() as db' },
+      ])
       expect(results[1]!.rows).toEqual([{ db: MARIADB_OTHER_DATABASE }])
-      expect(await directRows(`select v from ${MARIADB_OTHER_DATABASE}.${otherTable} where v like 'in-%' order by v`)).toEqual([{ v: 'in-batch' }, { v: 'in-tx' }])
+      expect(
+        await directRows(`select v from ${MARIADB_OTHER_DATABASE}.${otherTable} where v like 'in-%' order by v`),
+      ).toEqual([{ v: 'in-batch' }, { v: 'in-tx' }])
       expect(await database(db)).toBe(MARIADB_CREDENTIALS.database)
       expect(gw.pinnedSessions()).toBe(0)
     })
@@ -307,7 +353,14 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
       const sql = `insert into ${table} (name) values ('typed')`
       const error = (await db.query(sql).catch((e: unknown) => e)) as LazyDbError
       expect(error).toBeInstanceOf(LazyDbError)
-      expect(error).toMatchObject({ code: 'QUERY_FAILED', database: 'default', errno: 1062, sqlState: '23000', constraint: 'name', mayHaveRun: true })
+      expect(error).toMatchObject({
+        code: 'QUERY_FAILED',
+        database: 'default',
+        errno: 1062,
+        sqlState: '23000',
+        constraint: 'name',
+        mayHaveRun: true,
+      })
       expect(error.cause).toBeInstanceOf(DatabaseError)
       expect(error.message).toMatch(/Duplicate entry 'typed'/)
       await expect(direct.query(sql)).rejects.toMatchObject({ errno: 1062, sqlState: '23000' })
@@ -328,21 +381,40 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
       expect(error.message).toMatch(/could not connect/)
       expect((error.cause as DatabaseError).status).toBe(401)
       let text = `${String(error)} ${error.stack} ${JSON.stringify(error)} ${inspect(error, { depth: 10, showHidden: true })}`
-      for (let cause: unknown = error.cause; cause instanceof Error; cause = cause.cause) text += ` ${cause.message} ${cause.stack} ${JSON.stringify(cause)}`
+      for (let cause: unknown = error.cause; cause instanceof Error; cause = cause.cause)
+        text += ` ${cause.message} ${cause.stack} ${JSON.stringify(cause)}`
       expect(text).toContain('invalid username or password')
       expect(text).not.toContain(wrong)
       expect(bad.database.url).not.toContain(wrong)
     })
 
     it('classifies driver and network errors', () => {
-      const vitess = (errno: number, state: string, status = 400) => new DatabaseError(`target: x.-.primary: vttablet: rpc error: code = Unknown desc = boom (errno ${errno}) (sqlstate ${state}) (CallerID: u): Sql: "select '(errno 1) (sqlstate 00000)'"`, status, { code: 'UNKNOWN', message: '' })
-      expect(planetscaleDriver.classify(vitess(1040, '08004'))).toMatchObject({ errno: 1040, sqlState: '08004', transient: true, notSent: true })
+      const vitess = (errno: number, state: string, status = 400) =>
+        new DatabaseError(
+          `target: x.-.primary: vttablet: rpc error: code = Unknown desc = boom (errno ${errno}) (sqlstate ${state}) (CallerID: u): Sql: "select '(errno 1) (sqlstate 00000)'"`,
+          status,
+          { code: 'UNKNOWN', message: '' },
+        )
+      expect(planetscaleDriver.classify(vitess(1040, '08004'))).toMatchObject({
+        errno: 1040,
+        sqlState: '08004',
+        transient: true,
+        notSent: true,
+      })
       expect(planetscaleDriver.classify(vitess(1045, '28000'))).toMatchObject({ errno: 1045, auth: true })
       expect(planetscaleDriver.classify(vitess(2013, 'HY000'))).toMatchObject({ errno: 2013, lostMaybeRun: true })
-      expect(planetscaleDriver.classify(new DatabaseError('invalid username or password', 401, { code: 'unauthenticated', message: '' }))).toEqual({ auth: true })
-      const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) })
+      expect(
+        planetscaleDriver.classify(
+          new DatabaseError('invalid username or password', 401, { code: 'unauthenticated', message: '' }),
+        ),
+      ).toEqual({ auth: true })
+      const refused = Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      })
       expect(planetscaleDriver.classify(refused)).toMatchObject({ notSent: true, transient: true })
-      expect(planetscaleDriver.classify(new Error('Cannot format query: empty arrays are not valid SQL values'))).toEqual({})
+      expect(
+        planetscaleDriver.classify(new Error('Cannot format query: empty arrays are not valid SQL values')),
+      ).toEqual({})
     })
   })
 
@@ -353,8 +425,11 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
         seen.push(url)
         return fetch(url.replace(/^https:\/\/[^/]+/, `http://127.0.0.1:${gw.port}`), init)
       }
-      const bigints: Cast = (field, value) => (field.type === 'INT64' && value !== null ? BigInt(value) : defaultCast(field, value))
-      const reg = await open(planetscale(`mysql://${USER}:${PASSWORD}@aws.connect.psdb.cloud/ignored`, { fetch: viaGateway, cast: bigints }))
+      const bigints: Cast = (field, value) =>
+        field.type === 'INT64' && value !== null ? BigInt(value) : defaultCast(field, value)
+      const reg = await open(
+        planetscale(`mysql://${USER}:${PASSWORD}@aws.connect.psdb.cloud/ignored`, { fetch: viaGateway, cast: bigints }),
+      )
       const { rows } = await reg.database.query('select count(*) as c, 1 as one')
       expect(rows).toEqual([{ c: 1n, one: 1 }])
       expect(seen).toEqual(['https://aws.connect.psdb.cloud/psdb.v1alpha1.Database/Execute'])

@@ -21,13 +21,13 @@ describe('a write refused with SQLITE_BUSY', () => {
     try {
       await db.query('create table entries (id integer primary key, label text not null)')
       locker.exec('BEGIN IMMEDIATE')
-      let outcome
+      let outcome: { status: string; reason?: unknown } | undefined
       try {
         outcome = await settledWithin(db.query('insert into entries (label) values (?)', ['blocked']), 10_000)
       } finally {
         locker.exec('ROLLBACK')
       }
-      expect(outcome.status).toBe('rejected')
+      expect(outcome?.status).toBe('rejected')
       const error = (outcome as { reason: unknown }).reason as LazyDbError
       expect(error).toBeInstanceOf(LazyDbError)
       expect(error.message).toMatch(/SQLITE_BUSY|database is locked/i)

@@ -74,7 +74,10 @@ describe.skipIf(!pgUp)('connect()/disconnect() reference counting under races', 
         settledWithin(registry.connect(), 5000),
         settledWithin(registry.connect(), 5000),
       ])
-      for (const [label, outcome] of [['first', one], ['second', two]] as const) {
+      for (const [label, outcome] of [
+        ['first', one],
+        ['second', two],
+      ] as const) {
         expect(outcome.status, `${label} concurrent connect()`).toBe('rejected')
         const reason = (outcome as { reason: unknown }).reason
         expect(reason, `${label} concurrent connect()`).toBeInstanceOf(LazyDbError)

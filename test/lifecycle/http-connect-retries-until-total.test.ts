@@ -62,21 +62,23 @@ function registryFor(port: number, retries: RetryEvent[]): Registry {
 
 describe('libSQL over HTTP, connection refused at the first query', () => {
   it('fails with CONNECT_FAILED only once retry.totalMs has run out', async () => {
-    const trials = await Promise.all([0, 1, 2].map(async () => {
-      const port = await closedPort()
-      const retries: RetryEvent[] = []
-      const registry = registryFor(port, retries)
-      const run = handler(registry, () => registry.database.query('select 1 as x'))
-      try {
-        const started = performance.now()
-        const outcome = await settledWithin(run(), 5000)
-        const elapsed = performance.now() - started
-        const stats = registry.stats().databases.default!
-        return { outcome, elapsed, retries: stats.retries, delays: retries.map((r) => r.delayMs) }
-      } finally {
-        await settledWithin(registry.disconnect({ force: true }), 5000)
-      }
-    }))
+    const trials = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const port = await closedPort()
+        const retries: RetryEvent[] = []
+        const registry = registryFor(port, retries)
+        const run = handler(registry, () => registry.database.query('select 1 as x'))
+        try {
+          const started = performance.now()
+          const outcome = await settledWithin(run(), 5000)
+          const elapsed = performance.now() - started
+          const stats = registry.stats().databases.default!
+          return { outcome, elapsed, retries: stats.retries, delays: retries.map((r) => r.delayMs) }
+        } finally {
+          await settledWithin(registry.disconnect({ force: true }), 5000)
+        }
+      }),
+    )
     for (const { outcome, elapsed, retries, delays } of trials) {
       const summary = `gave up after ${Math.round(elapsed)} ms, ${retries} retries (delays ${delays.join(' ')})`
       expect(outcome.status, summary).toBe('rejected')
@@ -91,27 +93,29 @@ describe('libSQL over HTTP, connection refused at the first query', () => {
 
   it('succeeds when the server starts listening within retry.totalMs of the first query', async () => {
     const target = Number(new URL(gateway.url).port)
-    const trials = await Promise.all([500, 700, 850].map(async (upAfterMs) => {
-      const port = await closedPort()
-      const retries: RetryEvent[] = []
-      const registry = registryFor(port, retries)
-      const run = handler(registry, async () => (await registry.database.query<{ x: number }>('select 1 as x')).rows)
-      let server: { close(): Promise<void> } | undefined
-      try {
-        const started = performance.now()
-        const query = run()
-        const comingUp = sleep(upAfterMs).then(async () => (server = await listenAndForward(port, target)))
-        const outcome = await settledWithin(query, 5000)
-        const elapsed = performance.now() - started
-        await comingUp
-        const delays = retries.map((r) => r.delayMs).join(' ')
-        const summary = `server up after ${upAfterMs} ms; settled after ${Math.round(elapsed)} ms (delays ${delays})`
-        return { outcome, summary }
-      } finally {
-        await settledWithin(registry.disconnect({ force: true }), 5000)
-        await server?.close()
-      }
-    }))
+    const trials = await Promise.all(
+      [500, 700, 850].map(async (upAfterMs) => {
+        const port = await closedPort()
+        const retries: RetryEvent[] = []
+        const registry = registryFor(port, retries)
+        const run = handler(registry, async () => (await registry.database.query<{ x: number }>('select 1 as x')).rows)
+        let server: { close(): Promise<void> } | undefined
+        try {
+          const started = performance.now()
+          const query = run()
+          const comingUp = sleep(upAfterMs).then(async () => (server = await listenAndForward(port, target)))
+          const outcome = await settledWithin(query, 5000)
+          const elapsed = performance.now() - started
+          await comingUp
+          const delays = retries.map((r) => r.delayMs).join(' ')
+          const summary = `server up after ${upAfterMs} ms; settled after ${Math.round(elapsed)} ms (delays ${delays})`
+          return { outcome, summary }
+        } finally {
+          await settledWithin(registry.disconnect({ force: true }), 5000)
+          await server?.close()
+        }
+      }),
+    )
     for (const { outcome, summary } of trials) {
       const shown =
         outcome.status === 'rejected' ? { status: 'rejected', code: (outcome.reason as LazyDbError)?.code } : outcome

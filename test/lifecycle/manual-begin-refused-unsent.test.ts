@@ -44,7 +44,13 @@ describe('a statement that opens a transaction outside transaction() is refused 
       await setupMariadb()
       await ensureMariadbUser('lazydb_manual_begin', 'manual-begin-pw-3317')
       ps = await startPlanetscaleGateway({
-        mysql: { host: '127.0.0.1', port: 3306, user: 'lazydb_manual_begin', password: 'manual-begin-pw-3317', database: MARIADB_CREDENTIALS.database },
+        mysql: {
+          host: '127.0.0.1',
+          port: 3306,
+          user: 'lazydb_manual_begin',
+          password: 'manual-begin-pw-3317',
+          database: MARIADB_CREDENTIALS.database,
+        },
       })
     }
   })
@@ -70,9 +76,12 @@ describe('a statement that opens a transaction outside transaction() is refused 
   })
 
   it.skipIf(!pgUp)('Neon over HTTP: refused, and no request reaches the gateway', async () => {
-    const db = open(neon(pgUrlFor('ep-manual-begin.neon.test', { password: 'not-checked' }), { fetchEndpoint: http!.endpoint }))
+    const db = open(
+      neon(pgUrlFor('ep-manual-begin.neon.test', { password: 'not-checked' }), { fetchEndpoint: http!.endpoint }),
+    )
     const before = http!.requests.length
-    for (const text of STATEMENTS) await expect(db.query(text)).rejects.toMatchObject({ code: 'TRANSACTION_UNSUPPORTED' })
+    for (const text of STATEMENTS)
+      await expect(db.query(text)).rejects.toMatchObject({ code: 'TRANSACTION_UNSUPPORTED' })
     expect(http!.requests.length).toBe(before)
     await refusesEach(db)
   })

@@ -34,17 +34,29 @@ function expectCode(error: unknown, code: string): void {
 describe('no TypeError escapes', () => {
   it('a BigInt intMode is CONFIG_INVALID, given as { url, intMode } or to libsql()', () => {
     const url = `file:${tmp.file('bigint.db')}`
-    expectCode(thrownBy(() => new Registry({ database: { url, intMode: 1n } })), 'CONFIG_INVALID')
+    expectCode(
+      thrownBy(() => new Registry({ database: { url, intMode: 1n } })),
+      'CONFIG_INVALID',
+    )
     const bigintMode = 1n as unknown as 'bigint'
-    expectCode(thrownBy(() => new Registry({ database: libsql(url, { intMode: bigintMode }) })), 'CONFIG_INVALID')
+    expectCode(
+      thrownBy(() => new Registry({ database: libsql(url, { intMode: bigintMode }) })),
+      'CONFIG_INVALID',
+    )
   })
 
   it('registerDriver(undefined) is INVALID_ARGUMENT', () => {
-    expectCode(thrownBy(() => registerDriver(undefined as never)), 'INVALID_ARGUMENT')
+    expectCode(
+      thrownBy(() => registerDriver(undefined as never)),
+      'INVALID_ARGUMENT',
+    )
   })
 
   it('provideAsyncLocalStorage(5) is INVALID_ARGUMENT', () => {
-    expectCode(thrownBy(() => provideAsyncLocalStorage(5 as never)), 'INVALID_ARGUMENT')
+    expectCode(
+      thrownBy(() => provideAsyncLocalStorage(5 as never)),
+      'INVALID_ARGUMENT',
+    )
   })
 
   it('the aws-lambda handler called with a frozen context resolves with the result of fn', async () => {
@@ -54,7 +66,10 @@ describe('no TypeError escapes', () => {
       return rows[0]!.doubled
     })
     const context = Object.freeze({ functionName: 'frozen', awsRequestId: 'r1', callbackWaitsForEmptyEventLoop: true })
-    const outcome = await settledWithin(Promise.resolve().then(() => main({ n: 21 }, context)), 5000)
+    const outcome = await settledWithin(
+      Promise.resolve().then(() => main({ n: 21 }, context)),
+      5000,
+    )
     try {
       expect(outcome).toEqual({ status: 'fulfilled', value: 42 })
     } finally {

@@ -9,7 +9,14 @@ import { LazyDbError, Registry } from 'lazydb'
 import { libsql } from 'lazydb/libsql'
 import { tempDir } from '../support/tmp.js'
 import {
-  QUICK_RETRY, errorRenderings, expectNoLeaks, leaks, rejectionOf, renderings, settledWithin, type Secret,
+  QUICK_RETRY,
+  errorRenderings,
+  expectNoLeaks,
+  leaks,
+  rejectionOf,
+  renderings,
+  settledWithin,
+  type Secret,
 } from './secrets-support.js'
 
 const RIGHT_KEY = `encKey-Q8Z3V1-${randomBytes(4).toString('hex')}`
@@ -35,10 +42,14 @@ const open = (url: string, options: { encryptionKey?: string }, hookErrors: unkn
 
 beforeAll(async () => {
   const writer = open(`file:${encrypted}`, { encryptionKey: RIGHT_KEY })
-  await settledWithin(writer.database.batch([
-    { text: 'create table notes (id integer primary key, body text)' },
-    { text: "insert into notes (body) values ('hello')" },
-  ]), 5000, 'writing the encrypted file')
+  await settledWithin(
+    writer.database.batch([
+      { text: 'create table notes (id integer primary key, body text)' },
+      { text: "insert into notes (body) values ('hello')" },
+    ]),
+    5000,
+    'writing the encrypted file',
+  )
   await writer.disconnect()
 })
 
@@ -54,7 +65,10 @@ async function failure(url: string, options: { encryptionKey?: string }): Promis
   const query = registry.database.query('select body from notes')
   const error = await rejectionOf(query, 5000, 'query on an unreadable database')
   expect(error).toBeInstanceOf(LazyDbError)
-  const connecting = registry.connect().then(() => undefined, (e: unknown) => e)
+  const connecting = registry.connect().then(
+    () => undefined,
+    (e: unknown) => e,
+  )
   const connectError = await settledWithin(connecting, 5000, 'connect()')
   return [error, ...(connectError === undefined ? [] : [connectError]), ...hookErrors]
 }
@@ -82,10 +96,14 @@ describe('libSQL encryptionKey when lazydb objects are printed', () => {
   it('the registry, its database and the tx of a transaction print no key', async () => {
     const registry = open(`file:${encrypted}`, { encryptionKey: RIGHT_KEY })
     let txTexts: Array<[string, string]> = []
-    const rows = await settledWithin(registry.database.transaction(async (tx) => {
-      txTexts = renderings(tx)
-      return (await tx.query('select body from notes')).rows
-    }), 5000, 'transaction')
+    const rows = await settledWithin(
+      registry.database.transaction(async (tx) => {
+        txTexts = renderings(tx)
+        return (await tx.query('select body from notes')).rows
+      }),
+      5000,
+      'transaction',
+    )
     expect(rows).toEqual([{ body: 'hello' }].map((r) => expect.objectContaining(r)))
     expectNoLeaks([
       ...leaks('registry', renderings(registry), SECRETS),

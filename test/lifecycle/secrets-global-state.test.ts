@@ -65,29 +65,37 @@ describe('globalThis after registries of every driver were used', () => {
 
   beforeAll(async () => {
     hrana = await startHranaGateway({ file: tmp.file('hrana.db'), authToken: SECRET.urlToken })
-    registries.push(new Registry({
-      database: libsql(`file:${tmp.file('main.db')}`, { encryptionKey: SECRET.encryptionKey }),
-      extra: { hrana: `${hrana.url}?authToken=${SECRET.urlToken}` },
-      warn: false,
-    }))
+    registries.push(
+      new Registry({
+        database: libsql(`file:${tmp.file('main.db')}`, { encryptionKey: SECRET.encryptionKey }),
+        extra: { hrana: `${hrana.url}?authToken=${SECRET.urlToken}` },
+        warn: false,
+      }),
+    )
     if (pgUp) {
       secrets.push(secret('password'), secret('asyncFnToken'), secret('syncFnToken'))
       neonHttpGw = await startNeonHttpGateway()
       neonWsGw = await startNeonWsGateway()
-      const url = `postgres://postgres:${SECRET.password}@ep-secrets-global.neon.test/test` +
+      const url =
+        `postgres://postgres:${SECRET.password}@ep-secrets-global.neon.test/test` +
         `?application_name=lazydb-secrets-global-${PID}`
       const socket: NeonOptions = {
-        wsProxy: neonWsGw.wsProxy, useSecureWebSocket: false, pipelineConnect: false, webSocketConstructor: ws,
+        wsProxy: neonWsGw.wsProxy,
+        useSecureWebSocket: false,
+        pipelineConnect: false,
+        webSocketConstructor: ws,
       }
       const fetchEndpoint = neonHttpGw.endpoint
-      registries.push(new Registry({
-        database: neon(url, { fetchEndpoint, authToken: async () => SECRET.asyncFnToken, ...socket }),
-        extra: {
-          sync: neon(url, { fetchEndpoint, authToken: () => SECRET.syncFnToken, ...socket }),
-          socket: neon(url, { driver: 'neon-ws', max: 2, ...socket }),
-        },
-        warn: false,
-      }))
+      registries.push(
+        new Registry({
+          database: neon(url, { fetchEndpoint, authToken: async () => SECRET.asyncFnToken, ...socket }),
+          extra: {
+            sync: neon(url, { fetchEndpoint, authToken: () => SECRET.syncFnToken, ...socket }),
+            socket: neon(url, { driver: 'neon-ws', max: 2, ...socket }),
+          },
+          warn: false,
+        }),
+      )
     }
     if (mariaUp) {
       const basic = Buffer.from(`${PS_USER}:${SECRET.password}`).toString('base64')
@@ -103,7 +111,11 @@ describe('globalThis after registries of every driver were used', () => {
       for (const db of [registry.database, ...Object.values(registry.extra)]) {
         const what = `${db.name} (${db.driver})`
         await settledWithin(db.query('select 1'), 8000, `query on ${what}`)
-        await settledWithin(db.transaction((tx) => tx.query('select 1')), 8000, `transaction on ${what}`)
+        await settledWithin(
+          db.transaction((tx) => tx.query('select 1')),
+          8000,
+          `transaction on ${what}`,
+        )
       }
     }
   }, 30_000)

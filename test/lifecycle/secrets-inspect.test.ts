@@ -21,8 +21,19 @@ import { closedPort } from '../support/ports.js'
 import { requirePostgres } from '../support/postgres.js'
 import { tempDir } from '../support/tmp.js'
 import {
-  QUICK_RETRY, SECRET, errorRenderings, expectNoLeaks, leaks, recordingHooks, rejectionOf, renderings, secret,
-  settledWithin, thrownBy, type HookEvent, type Secret,
+  QUICK_RETRY,
+  SECRET,
+  errorRenderings,
+  expectNoLeaks,
+  leaks,
+  recordingHooks,
+  rejectionOf,
+  renderings,
+  secret,
+  settledWithin,
+  thrownBy,
+  type HookEvent,
+  type Secret,
 } from './secrets-support.js'
 
 const pgUp = await requirePostgres()
@@ -76,9 +87,10 @@ const libsqlFile: Scenario = {
     return {
       registry,
       broken,
-      badConfig: () => new Registry({
-        database: libsql(`file:${tmp.file('bad.db')}`, { encryptionKey, intMode: 'float' as 'number' }),
-      }),
+      badConfig: () =>
+        new Registry({
+          database: libsql(`file:${tmp.file('bad.db')}`, { encryptionKey, intMode: 'float' as 'number' }),
+        }),
       cleanup: async () => {},
     }
   },
@@ -107,9 +119,10 @@ const libsqlHttp: Scenario = {
       registry,
       broken,
       // libSQL URLs take no user info: the check must not quote the URL it rejects.
-      badConfig: () => new Registry({
-        database: `http://user:${SECRET.password}@127.0.0.1:${dead}?authToken=${SECRET.urlToken}`,
-      }),
+      badConfig: () =>
+        new Registry({
+          database: `http://user:${SECRET.password}@127.0.0.1:${dead}?authToken=${SECRET.urlToken}`,
+        }),
       cleanup: async () => void (await hrana?.close()),
     }
   },
@@ -126,7 +139,10 @@ const neonUrl = (app: string, transport?: 'ws') =>
   `postgres://postgres:${SECRET.password}@ep-secrets.neon.test/test` +
   `?application_name=${app}-${PID}${transport ? '&transport=ws' : ''}`
 const socketOptions = (gw: NeonWsGateway): NeonOptions => ({
-  wsProxy: gw.wsProxy, useSecureWebSocket: false, pipelineConnect: false, webSocketConstructor: ws,
+  wsProxy: gw.wsProxy,
+  useSecureWebSocket: false,
+  pipelineConnect: false,
+  webSocketConstructor: ws,
 })
 
 const neonHttp: Scenario = {
@@ -156,9 +172,10 @@ const neonHttp: Scenario = {
       registry,
       schema: 'public',
       broken,
-      badConfig: () => new Registry({
-        database: neon(url, { authToken: () => SECRET.syncFnToken, fetchEndpoint: 42 as unknown as string }),
-      }),
+      badConfig: () =>
+        new Registry({
+          database: neon(url, { authToken: () => SECRET.syncFnToken, fetchEndpoint: 42 as unknown as string }),
+        }),
       cleanup: async () => {},
     }
   },
@@ -189,9 +206,10 @@ const neonWs: Scenario = {
       registry,
       schema: 'public',
       broken,
-      badConfig: () => new Registry({
-        database: { url: neonUrl('lazydb-secrets-ws-bad', 'ws'), scope: 'sometimes' as 'warm' },
-      }),
+      badConfig: () =>
+        new Registry({
+          database: { url: neonUrl('lazydb-secrets-ws-bad', 'ws'), scope: 'sometimes' as 'warm' },
+        }),
       cleanup: async () => {},
     }
   },
@@ -229,11 +247,12 @@ const planetscaleScenario: Scenario = {
       registry,
       schema: 'lazydb_test_other',
       broken,
-      badConfig: () => new Registry({
-        database: planetscale(`mysql://${PS_USER}:${SECRET.password}@db.example`, {
-          fetch: 'no' as unknown as typeof fetch,
+      badConfig: () =>
+        new Registry({
+          database: planetscale(`mysql://${PS_USER}:${SECRET.password}@db.example`, {
+            fetch: 'no' as unknown as typeof fetch,
+          }),
         }),
-      }),
       cleanup: async () => void (await psGw?.close()),
     }
   },
@@ -261,26 +280,42 @@ for (const scenario of SCENARIOS) {
       const within = <T>(p: Promise<T>, what: string) => settledWithin(p, 8000, what)
       await within(registry.database.query('select 1'), 'query on registry.database')
       for (const db of Object.values(registry.extra)) await within(db.query('select 1'), `query on ${db.name}`)
-      await within(registry.database.transaction(async (tx) => {
-        await tx.query('select 1')
-        txRenderings = renderings(tx)
-      }), 'transaction')
+      await within(
+        registry.database.transaction(async (tx) => {
+          await tx.query('select 1')
+          txRenderings = renderings(tx)
+        }),
+        'transaction',
+      )
       if (schema !== undefined) {
         const view = registry.using(undefined, { schema })
         await within(view.query('select 1'), 'query on a schema view')
-        await within(view.transaction(async (tx) => {
-          await tx.query('select 1')
-          viewTxRenderings = renderings(tx)
-        }), 'transaction on a schema view')
+        await within(
+          view.transaction(async (tx) => {
+            await tx.query('select 1')
+            viewTxRenderings = renderings(tx)
+          }),
+          'transaction on a schema view',
+        )
       }
       const failedQuery = registry.database.query(`select * from ${MISSING_TABLE}`)
       errors.push(['failed query', await rejectionOf(failedQuery, 8000, 'failed query')])
-      errors.push(['failed query in a transaction', await rejectionOf(registry.database.transaction(async (tx) => {
-        await tx.query(`select * from ${MISSING_TABLE}`)
-      }), 8000, 'failed query in a transaction')])
+      errors.push([
+        'failed query in a transaction',
+        await rejectionOf(
+          registry.database.transaction(async (tx) => {
+            await tx.query(`select * from ${MISSING_TABLE}`)
+          }),
+          8000,
+          'failed query in a transaction',
+        ),
+      ])
       errors.push(['failed connect', await rejectionOf(broken.database.query('select 1'), 8000, 'failed connect')])
       // registry.connect() opens sockets and files; over HTTP it only creates the client, so it may succeed.
-      const connecting = broken.connect().then(() => undefined, (error: unknown) => error)
+      const connecting = broken.connect().then(
+        () => undefined,
+        (error: unknown) => error,
+      )
       const connectFailure = await within(connecting, 'registry.connect()')
       if (connectFailure !== undefined) errors.push(['failed registry.connect()', connectFailure])
       errors.push(['bad config', thrownBy(built.badConfig)])
@@ -311,13 +346,14 @@ for (const scenario of SCENARIOS) {
     })
 
     const hasSchemas = scenario !== libsqlFile && scenario !== libsqlHttp
-    it.skipIf(!hasSchemas)('a using(undefined, { schema }) view prints no secret', () => {
-      const view = built.registry.using(undefined, { schema: built.schema! })
-      expectNoLeaks([
-        ...leaks('using(undefined, { schema })', renderings(view), secrets),
-        ...leaks('tx of a schema view', viewTxRenderings, secrets),
-      ])
-    })
+    if (hasSchemas)
+      it('a using(undefined, { schema }) view prints no secret', () => {
+        const view = built.registry.using(undefined, { schema: built.schema! })
+        expectNoLeaks([
+          ...leaks('using(undefined, { schema })', renderings(view), secrets),
+          ...leaks('tx of a schema view', viewTxRenderings, secrets),
+        ])
+      })
 
     it('the tx handed to transaction(fn) prints no secret', () => {
       expect(txRenderings.length).toBeGreaterThan(0)

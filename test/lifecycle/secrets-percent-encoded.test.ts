@@ -10,7 +10,14 @@ import { neon } from 'lazydb/neon'
 import { planetscale } from 'lazydb/planetscale'
 import { exposed } from '../support/exposed.js'
 import {
-  QUICK_RETRY, expectNoLeaks, leaks, messageTexts, neonRejectingFetch, rejectionOf, standaloneLeaks, type Secret,
+  QUICK_RETRY,
+  expectNoLeaks,
+  leaks,
+  messageTexts,
+  neonRejectingFetch,
+  rejectionOf,
+  standaloneLeaks,
+  type Secret,
 } from './secrets-support.js'
 
 const RUN = randomBytes(4).toString('hex')
@@ -67,7 +74,8 @@ describe('db.url with a percent-encoded password', () => {
 describe('a neon-http connect error echoing a percent-encoded password', () => {
   it.each(CASES.map((c) => [c.label, c] as const))('%s: masked in every spelling', async (_label, c) => {
     const { fetchFunction, received } = neonRejectingFetch((got) => ({
-      message: `password authentication failed: got password "${c.decoded}" ` +
+      message:
+        `password authentication failed: got password "${c.decoded}" ` +
         `(sent as "${encodeURIComponent(c.decoded)}") in ${got.connectionString}`,
       code: '28P01',
       severity: 'FATAL',

@@ -17,8 +17,10 @@ const BASIC = Buffer.from(`${USER}:${PASSWORD}`).toString('base64')
 type Body = (authorization: string) => string
 const rejected = (authorization: string) => `invalid credentials in "${authorization}"`
 const bodies: Array<[shape: string, body: Body]> = [
-  ['{ error: { code, message } } JSON',
-    (auth) => JSON.stringify({ error: { code: 'unauthenticated', message: rejected(auth) } })],
+  [
+    '{ error: { code, message } } JSON',
+    (auth) => JSON.stringify({ error: { code: 'unauthenticated', message: rejected(auth) } }),
+  ],
   ['{ code, message } JSON', (auth) => JSON.stringify({ code: 'unauthenticated', message: rejected(auth) })],
   ['plain text', (auth) => `401 Unauthorized: the credentials ${auth} are not valid`],
 ]

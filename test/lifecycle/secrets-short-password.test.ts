@@ -8,7 +8,13 @@ import { LazyDbError, Registry } from 'lazydb'
 import { neon } from 'lazydb/neon'
 import 'lazydb/planetscale'
 import {
-  QUICK_RETRY, expectNoLeaks, messageTexts, neonRejectingFetch, rejectionOf, standaloneLeaks, standaloneOccurrences,
+  QUICK_RETRY,
+  expectNoLeaks,
+  messageTexts,
+  neonRejectingFetch,
+  rejectionOf,
+  standaloneLeaks,
+  standaloneOccurrences,
 } from './secrets-support.js'
 
 const PASSWORDS = ['q', 'Zx']
@@ -21,7 +27,8 @@ describe('db.url with a short password', () => {
     `mysql://app:${password}@aws.connect.psdb.cloud/app?application_name=${lookalike(password)}`,
   ]
   const cases = PASSWORDS.flatMap((password) =>
-    urls(password).map((url) => [password, url.split(':')[0]!, url] as const))
+    urls(password).map((url) => [password, url.split(':')[0]!, url] as const),
+  )
 
   it.each(cases)('password %j in a %s URL is masked, the rest of the URL is kept', (password, _scheme, url) => {
     const shown = new Registry({ database: url, warn: false }).database.url
@@ -39,7 +46,8 @@ describe('a connect error in which the server echoes a short password', () => {
   it.each(PASSWORDS)('password %j is masked where it stands as a token, nothing else is changed', async (password) => {
     const url = `postgres://postgres:${password}@ep-short.neon.test/test?application_name=${lookalike(password)}`
     const { fetchFunction, received } = neonRejectingFetch((got) => ({
-      message: `password authentication failed for user "postgres" with password "${password}" ` +
+      message:
+        `password authentication failed for user "postgres" with password "${password}" ` +
         `(query sequence ${lookalike(password)}; connection ${got.connectionString})`,
       code: '28P01',
       severity: 'FATAL',

@@ -13,9 +13,9 @@ import { QUICK_RETRY, expectNoLeaks, leaks, neonRejectingFetch, rejectionOf } fr
 
 const RUN = randomBytes(4).toString('hex')
 const PARAMS = ['sslpassword', 'PASSWORD', 'authtoken', 'access_token', 'api-key', 'client_secret']
-const valueOf = (param: string) => `v-${param.replace(/[^a-z]/gi, '').slice(0, 6)}-7HJ2Q9-${RUN}`
+const secretValueFor = (param: string) => `v-${param.replace(/[^a-z]/gi, '').slice(0, 6)}-7HJ2Q9-${RUN}`
 const withParam = (base: string, param: string) =>
-  `${base}?sslmode=require&${param}=${valueOf(param)}&application_name=notes-api`
+  `${base}?sslmode=require&${param}=${secretValueFor(param)}&application_name=notes-api`
 
 describe('db.url with a credential-looking parameter', () => {
   const bases = [
@@ -23,11 +23,12 @@ describe('db.url with a credential-looking parameter', () => {
     ['mysql', 'mysql://user:Pw-9f3k2LQ@aws.connect.psdb.cloud/app'],
   ] as const
   const cases = bases.flatMap(([scheme, base]) =>
-    PARAMS.map((param) => [scheme, param, withParam(base, param)] as const))
+    PARAMS.map((param) => [scheme, param, withParam(base, param)] as const),
+  )
 
   it.each(cases)('%s URL, ?%s=: the value is masked, harmless parameters stay', (_scheme, param, url) => {
     const db = new Registry({ database: url, warn: false }).database
-    expect(db.url, `db.url for ?${param}=`).not.toContain(valueOf(param))
+    expect(db.url, `db.url for ?${param}=`).not.toContain(secretValueFor(param))
     expect(db.url).toContain('sslmode=require')
     expect(db.url).toContain('application_name=notes-api')
     // The host stays readable too.
@@ -51,13 +52,13 @@ describe('a connect error in which the server echoes the connection string', () 
     })
     try {
       const error = await rejectionOf(registry.database.query('select 1'), 5000, 'query against the rejecting endpoint')
-      expect(received[0]?.connectionString).toContain(valueOf(param))
+      expect(received[0]?.connectionString).toContain(secretValueFor(param))
       expect(error).toBeInstanceOf(LazyDbError)
       const texts: Array<[string, string]> = [
         ['exposed()', exposed(error)],
         ['util.inspect depth 10', util.inspect(error, { depth: 10, showHidden: true })],
       ]
-      expectNoLeaks(leaks('the LazyDbError', texts, [{ name: `?${param}= value`, value: valueOf(param) }]))
+      expectNoLeaks(leaks('the LazyDbError', texts, [{ name: `?${param}= value`, value: secretValueFor(param) }]))
     } finally {
       await registry.disconnect({ force: true })
     }

@@ -31,20 +31,32 @@ function expectCode(error: unknown, code: string): void {
 
 describe('timer values above 2^31 − 1 ms', () => {
   it('registry-wide idleTimeoutMs: 2^31 is CONFIG_INVALID at construction; 2^31 − 1 is accepted', () => {
-    expectCode(thrownBy(() => new Registry({ database: url(), idleTimeoutMs: TOO_LONG })), 'CONFIG_INVALID')
+    expectCode(
+      thrownBy(() => new Registry({ database: url(), idleTimeoutMs: TOO_LONG })),
+      'CONFIG_INVALID',
+    )
     expect(() => new Registry({ database: url(), idleTimeoutMs: LONGEST, warn: false })).not.toThrow()
   })
 
   it('per-database idleTimeoutMs: 2^31 is CONFIG_INVALID at construction; 2^31 − 1 is accepted', () => {
-    expectCode(thrownBy(() => new Registry({ database: { url: url(), idleTimeoutMs: TOO_LONG } })), 'CONFIG_INVALID')
-    expectCode(thrownBy(() => new Registry({ database: libsql(url(), { idleTimeoutMs: TOO_LONG }) })), 'CONFIG_INVALID')
+    expectCode(
+      thrownBy(() => new Registry({ database: { url: url(), idleTimeoutMs: TOO_LONG } })),
+      'CONFIG_INVALID',
+    )
+    expectCode(
+      thrownBy(() => new Registry({ database: libsql(url(), { idleTimeoutMs: TOO_LONG }) })),
+      'CONFIG_INVALID',
+    )
     expect(() => new Registry({ database: { url: url(), idleTimeoutMs: LONGEST }, warn: false })).not.toThrow()
     expect(() => new Registry({ database: libsql(url(), { idleTimeoutMs: LONGEST }), warn: false })).not.toThrow()
   })
 
   it("handler's timeoutMs: 2^31 is INVALID_ARGUMENT; 2^31 − 1 is accepted", () => {
     const registry = new Registry({ database: url(), warn: false })
-    expectCode(thrownBy(() => handler(registry, async () => 'done', { timeoutMs: TOO_LONG })), 'INVALID_ARGUMENT')
+    expectCode(
+      thrownBy(() => handler(registry, async () => 'done', { timeoutMs: TOO_LONG })),
+      'INVALID_ARGUMENT',
+    )
     expect(() => handler(registry, async () => 'done', { timeoutMs: LONGEST })).not.toThrow()
   })
 })

@@ -227,7 +227,11 @@ describe.skipIf(!pgUp)('chaos between the Neon WebSocket gateway and PostgreSQL'
       }
     })
 
-    const histogram = [...codes].sort((x, y) => y[1] - x[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'
+    const histogram =
+      [...codes]
+        .sort((x, y) => y[1] - x[1])
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
     const rejected = outcomes.length - ok - pending
     const disconnectOutcome =
       disconnectError === undefined ? disconnected : `rejected (${(disconnectError as Error).message})`

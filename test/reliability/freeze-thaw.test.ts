@@ -17,7 +17,8 @@ import { removeBundle, sleep, startFrozenFunction, type ChildReport, type Frozen
 
 const pgUp = await requirePostgres()
 const APP = `lazydb-freeze-${process.pid}`
-const wsUrl = (app: string) => `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
+const wsUrl = (app: string) =>
+  `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
 
 interface Outcome {
   failures: { cycle: number; error: ChildReport['error'] }[]
@@ -46,7 +47,13 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
   }
 
   /** `cycles` times: freeze, `during` (the far side acts), thaw, invoke. */
-  async function cycles(fn: FrozenFunction, app: string, count: number, during: (fn: FrozenFunction) => Promise<{ queued: Promise<ChildReport> } | void>): Promise<Outcome> {
+  async function cycles(
+    fn: FrozenFunction,
+    app: string,
+    count: number,
+    // biome-ignore lint/suspicious/noConfusingVoidType: `during` either queues an event or returns nothing
+    during: (fn: FrozenFunction) => Promise<{ queued: Promise<ChildReport> } | void>,
+  ): Promise<Outcome> {
     const first = await fn.invoke()
     expect(first.error).toBeUndefined()
     const failures: Outcome['failures'] = []

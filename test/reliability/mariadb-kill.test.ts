@@ -3,10 +3,17 @@
 // own, so what must hold is that no invocation fails while the server side keeps losing connections.
 // Also: the gateway keeps SET TRANSACTION for the transaction it precedes, as Vitess does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import mysql from 'mysql2/promise'
+import type mysql from 'mysql2/promise'
 import { handler, Registry, type Database } from 'lazydb'
 import { planetscale } from 'lazydb/planetscale'
-import { MARIADB_CREDENTIALS, mariadbConnectionCount, mysqlDirect, requireMariadb, setupMariadb, ensureMariadbUser } from '../support/mariadb.js'
+import {
+  MARIADB_CREDENTIALS,
+  mariadbConnectionCount,
+  mysqlDirect,
+  requireMariadb,
+  setupMariadb,
+  ensureMariadbUser,
+} from '../support/mariadb.js'
 import { startPlanetscaleGateway, type PlanetscaleGateway } from '../support/planetscale-gateway.js'
 
 const hasMariadb = await requireMariadb()
@@ -31,7 +38,9 @@ describe.skipIf(!hasMariadb)('MariaDB connections killed between invocations (Pl
 
   beforeAll(async () => {
     await ensureUser()
-    gateway = await startPlanetscaleGateway({ mysql: { host: '127.0.0.1', port: 3306, user: USER, password: PASSWORD, database: MARIADB_CREDENTIALS.database } })
+    gateway = await startPlanetscaleGateway({
+      mysql: { host: '127.0.0.1', port: 3306, user: USER, password: PASSWORD, database: MARIADB_CREDENTIALS.database },
+    })
     registry = new Registry({ database: planetscale(gateway.url()), platform: 'node', warn: false })
     db = registry.database
     direct = await mysqlDirect()
@@ -58,12 +67,20 @@ describe.skipIf(!hasMariadb)('MariaDB connections killed between invocations (Pl
         case 1:
           return (await db.query(`insert into ${TABLE} (name) values (?)`, [`w-${i}`])).rowCount
         case 2:
-          return db.transaction(async (tx) => {
-            await tx.query(`insert into ${TABLE} (name) values (?)`, [`tx-${i}`])
-            return count(tx, `tx-${i}`)
-          }, { isolationLevel: 'read committed' })
+          return db.transaction(
+            async (tx) => {
+              await tx.query(`insert into ${TABLE} (name) values (?)`, [`tx-${i}`])
+              return count(tx, `tx-${i}`)
+            },
+            { isolationLevel: 'read committed' },
+          )
         default:
-          return (await db.batch([{ text: `insert into ${TABLE} (name) values (?)`, params: [`b-${i}`] }, { text: 'select 1 as one' }])).length
+          return (
+            await db.batch([
+              { text: `insert into ${TABLE} (name) values (?)`, params: [`b-${i}`] },
+              { text: 'select 1 as one' },
+            ])
+          ).length
       }
     })
     await invoke(0)
@@ -74,13 +91,17 @@ describe.skipIf(!hasMariadb)('MariaDB connections killed between invocations (Pl
       const result = await invoke(i).catch((e: unknown) => (failures.push({ i, error: String(e) }), undefined))
       if (result !== undefined) expect(result).toBe(i % 4 === 2 ? 1 : i % 4 === 3 ? 2 : 1)
     }
-    console.log(`[mariadb kill] 60 invocations: failed ${failures.length}; server connections killed ${killed}; gateway connections open now ${gateway.openMysqlConnections()}`)
+    console.log(
+      `[mariadb kill] 60 invocations: failed ${failures.length}; server connections killed ${killed}; gateway connections open now ${gateway.openMysqlConnections()}`,
+    )
     expect(failures).toEqual([])
     expect(killed).toBeGreaterThanOrEqual(60)
     // Every write landed exactly once.
     const [rows] = await direct.query(`select name from ${TABLE} order by id`)
     const names = (rows as { name: string }[]).map((r) => r.name)
-    const expected = Array.from({ length: 60 }, (_, k) => k + 1).filter((i) => i % 4 !== 0).map((i) => `${['', 'w', 'tx', 'b'][i % 4]}-${i}`)
+    const expected = Array.from({ length: 60 }, (_, k) => k + 1)
+      .filter((i) => i % 4 !== 0)
+      .map((i) => `${['', 'w', 'tx', 'b'][i % 4]}-${i}`)
     expect(names).toEqual(expected)
     expect(registry.stats().databases.default).toMatchObject({ errors: 0 })
     expect(gateway.pinnedSessions()).toBe(0)
@@ -90,7 +111,10 @@ describe.skipIf(!hasMariadb)('MariaDB connections killed between invocations (Pl
     // Between the driver's SET TRANSACTION and BEGIN other requests borrow the gateway's pooled
     // connections: unpinned, the setting would go back to the pool with its connection, and BEGIN
     // could run on another one.
-    async function seesConcurrentCommit(name: string, options?: Parameters<Database['transaction']>[1]): Promise<boolean> {
+    async function seesConcurrentCommit(
+      name: string,
+      options?: Parameters<Database['transaction']>[1],
+    ): Promise<boolean> {
       const [before, after] = await db.transaction(async (tx) => {
         const first = await count(tx, `${name}%`) // takes the snapshot
         await direct.query(`insert into ${TABLE} (name) values (?)`, [`${name}-1`])
@@ -104,7 +128,11 @@ describe.skipIf(!hasMariadb)('MariaDB connections killed between invocations (Pl
     })
     try {
       const outcomes = await Promise.all(
-        Array.from({ length: 12 }, (_, i) => (i % 2 === 0 ? seesConcurrentCommit(`rc-${i}`, { isolationLevel: 'read committed' }) : seesConcurrentCommit(`rr-${i}`))),
+        Array.from({ length: 12 }, (_, i) =>
+          i % 2 === 0
+            ? seesConcurrentCommit(`rc-${i}`, { isolationLevel: 'read committed' })
+            : seesConcurrentCommit(`rr-${i}`),
+        ),
       )
       // READ COMMITTED sees the row another session committed meanwhile; the default (REPEATABLE READ) does not.
       expect(outcomes).toEqual(Array.from({ length: 12 }, (_, i) => i % 2 === 0))

@@ -18,7 +18,8 @@ const SCOPED_APP = `${APP}-request`
 const POOL_MAX = 5
 const INVOCATIONS = 10_000
 const CONCURRENCY = 25
-const wsUrl = (app: string) => `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
+const wsUrl = (app: string) =>
+  `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
 
 // vitest cannot pass --expose-gc to its workers; the flag can still be set at run time, and a new
 // context then gets a `gc` function.
@@ -37,8 +38,16 @@ describe.skipIf(!pgUp)('soak: 10,000 invocations', () => {
   beforeAll(async () => {
     gateway = await startNeonWsGateway()
     const socket = { wsProxy: gateway.wsProxy, useSecureWebSocket: false, pipelineConnect: false as const }
-    warm = new Registry({ database: neon(wsUrl(WARM_APP), { ...socket, max: POOL_MAX }), platform: 'node', warn: false })
-    scoped = new Registry({ database: neon(wsUrl(SCOPED_APP), { ...socket, scope: 'request' }), platform: 'node', warn: false })
+    warm = new Registry({
+      database: neon(wsUrl(WARM_APP), { ...socket, max: POOL_MAX }),
+      platform: 'node',
+      warn: false,
+    })
+    scoped = new Registry({
+      database: neon(wsUrl(SCOPED_APP), { ...socket, scope: 'request' }),
+      platform: 'node',
+      warn: false,
+    })
   })
   afterAll(async () => {
     await Promise.all([warm?.disconnect(), scoped?.disconnect()])
@@ -60,13 +69,18 @@ describe.skipIf(!pgUp)('soak: 10,000 invocations', () => {
     }
     const warmFn = handler(warm, async (i: number, _ctx: typeof ctx) => {
       if (i % 50 === 7) {
-        return warm.database.transaction(async (tx) => (await tx.query<{ n: number }>('select $1::int as n', [i])).rows[0]!.n)
+        return warm.database.transaction(
+          async (tx) => (await tx.query<{ n: number }>('select $1::int as n', [i])).rows[0]!.n,
+        )
       }
       const { rows } = await warm.database.query<{ n: number }>('select $1::int as n', [i])
       if (i % 100 === 13) throw mine
       return rows[0]!.n
     })
-    const scopedFn = handler(scoped, async (i: number) => (await scoped.database.sql<{ n: number }>`select ${i}::int as n`).rows[0]!.n)
+    const scopedFn = handler(
+      scoped,
+      async (i: number) => (await scoped.database.sql<{ n: number }>`select ${i}::int as n`).rows[0]!.n,
+    )
 
     const counts = { ok: 0, thrown: 0, failed: 0, scoped: 0, maxWarm: 0, maxScoped: 0, maxGateway: 0 }
     let next = 0

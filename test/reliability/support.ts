@@ -15,7 +15,8 @@ import { tempDir } from '../support/tmp.js'
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const alias: Record<string, string> = { lazydb: `${root}src/index.ts` }
 for (const sub of ['neon', 'planetscale', 'libsql']) alias[`lazydb/${sub}`] = `${root}src/drivers/${sub}/index.ts`
-for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono']) alias[`lazydb/${sub}`] = `${root}src/platforms/${sub}.ts`
+for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono'])
+  alias[`lazydb/${sub}`] = `${root}src/platforms/${sub}.ts`
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -39,7 +40,10 @@ export interface ChildReport {
   id: number
   result?: unknown
   error?: ChildError
-  stats: { invocations: { total: number; cold: number }; databases: Record<string, { connects: number; closes: number; queries: number; errors: number; retries: number }> }
+  stats: {
+    invocations: { total: number; cold: number }
+    databases: Record<string, { connects: number; closes: number; queries: number; errors: number; retries: number }>
+  }
   retries: { reason: string; attempt: number; delayMs: number }[]
   closes: string[]
 }
@@ -70,7 +74,9 @@ function bundle(): Promise<{ path: string; remove: () => void }> {
       format: 'esm',
       target: 'node20',
       alias,
-      banner: { js: "import { createRequire as __lazydbRequire } from 'node:module'; const require = __lazydbRequire(import.meta.url);" },
+      banner: {
+        js: "import { createRequire as __lazydbRequire } from 'node:module'; const require = __lazydbRequire(import.meta.url);",
+      },
       logLevel: 'error',
     })
     return { path, remove: dir.remove }
@@ -149,7 +155,10 @@ export async function pgAdmin(): Promise<pg.Client> {
 /** Terminates every backend of `applicationName`; resolves with their pids once they are gone. */
 export async function terminateBackends(admin: pg.Client, applicationName: string): Promise<number[]> {
   // Two steps: in one WHERE, nothing guarantees the filter runs before pg_terminate_backend().
-  const { rows } = await admin.query<{ pid: number }>("select pid from pg_stat_activity where datname = 'test' and application_name = $1", [applicationName])
+  const { rows } = await admin.query<{ pid: number }>(
+    "select pid from pg_stat_activity where datname = 'test' and application_name = $1",
+    [applicationName],
+  )
   const pids = rows.map((r) => r.pid)
   await admin.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [pids])
   for (let i = 0; i < 200; i++) {

@@ -13,7 +13,8 @@ import { pgAdmin, removeBundle, sleep, startFrozenFunction, terminateBackends, t
 
 const pgUp = await requirePostgres()
 const APP = `lazydb-terminate-${process.pid}`
-const wsUrl = (app: string) => `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
+const wsUrl = (app: string) =>
+  `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
 const pidOf = (rows: unknown) => (rows as { pid: number }[])[0]!.pid
 
 describe.skipIf(!pgUp)('pg_terminate_backend of the warm connection', () => {
@@ -41,7 +42,10 @@ describe.skipIf(!pgUp)('pg_terminate_backend of the warm connection', () => {
       warn: false,
       on: { retry: (e) => void retries.push(e) },
     })
-    const invoke = handler(registry, async (sql?: string) => (await registry.database.query(sql ?? 'select pg_backend_pid() as pid')).rows)
+    const invoke = handler(
+      registry,
+      async (sql?: string) => (await registry.database.query(sql ?? 'select pg_backend_pid() as pid')).rows,
+    )
     return { registry, invoke }
   }
 
@@ -102,7 +106,9 @@ describe.skipIf(!pgUp)('pg_terminate_backend of the warm connection', () => {
       else expect(pidOf(last.result)).not.toBe(terminated)
     }
     const s = last.stats.databases.default!
-    console.log(`[terminate] frozen, 50 cycles: failed invocations ${failures.length}; driver clients created ${s.connects}; closes ${JSON.stringify(last.closes.reduce<Record<string, number>>((m, r) => ((m[r] = (m[r] ?? 0) + 1), m), {}))}; errors ${s.errors}`)
+    console.log(
+      `[terminate] frozen, 50 cycles: failed invocations ${failures.length}; driver clients created ${s.connects}; closes ${JSON.stringify(last.closes.reduce<Record<string, number>>((m, r) => ((m[r] = (m[r] ?? 0) + 1), m), {}))}; errors ${s.errors}`,
+    )
     expect(failures).toEqual([])
     expect(s.errors).toBe(0)
     await fn.shutdown()
@@ -162,7 +168,9 @@ describe.skipIf(!pgUp)('pg_terminate_backend of the warm connection', () => {
       timings.push(performance.now() - started)
       if (last.error !== undefined) failures.push(last.error)
     }
-    console.log(`[terminate] compute restart: failed invocations ${failures.length}; invocation times ${timings.map((t) => Math.round(t)).join(', ')} ms; retries ${JSON.stringify(last.retries.map((r) => `${r.reason}#${r.attempt}+${r.delayMs}ms`))}`)
+    console.log(
+      `[terminate] compute restart: failed invocations ${failures.length}; invocation times ${timings.map((t) => Math.round(t)).join(', ')} ms; retries ${JSON.stringify(last.retries.map((r) => `${r.reason}#${r.attempt}+${r.delayMs}ms`))}`,
+    )
     expect(failures).toEqual([])
     expect(last.stats.databases.default!.retries).toBeGreaterThanOrEqual(5)
     expect(last.retries.every((r) => r.reason === 'connect')).toBe(true)
@@ -182,7 +190,10 @@ describe.skipIf(!pgUp)('pg_terminate_backend of the warm connection', () => {
       // nextval is not transactional: a statement run a second time would leave last_value at 2.
       const running = invoke(`select nextval('${seq}') as n, pg_sleep(1)`).catch((e: unknown) => e)
       for (let i = 0; i < 100; i++) {
-        const { rows } = await admin.query("select 1 from pg_stat_activity where application_name = $1 and state = 'active'", [app])
+        const { rows } = await admin.query(
+          "select 1 from pg_stat_activity where application_name = $1 and state = 'active'",
+          [app],
+        )
         if (rows.length > 0) break
         await sleep(10)
       }

@@ -51,7 +51,8 @@ describe.skipIf(!pgUp)('PostgreSQL unreachable for 2 s at cold start', () => {
     else await http.refuse(on)
   }
 
-  const describeRetries = (retries: RetryEvent[]) => retries.map((r) => `#${r.attempt} ${r.reason} +${r.delayMs}ms`).join(', ')
+  const describeRetries = (retries: RetryEvent[]) =>
+    retries.map((r) => `#${r.attempt} ${r.reason} +${r.delayMs}ms`).join(', ')
 
   for (const transport of ['neon-ws', 'neon-http'] as const) {
     describe(transport, () => {
@@ -68,7 +69,9 @@ describe.skipIf(!pgUp)('PostgreSQL unreachable for 2 s at cold start', () => {
           const elapsed = performance.now() - started
           await back
           const stats = registry.stats().databases.default!
-          console.log(`[unreachable] ${transport}, totalMs 5000: succeeded after ${Math.round(elapsed)} ms; retries ${stats.retries}: ${describeRetries(retries)}`)
+          console.log(
+            `[unreachable] ${transport}, totalMs 5000: succeeded after ${Math.round(elapsed)} ms; retries ${stats.retries}: ${describeRetries(retries)}`,
+          )
           expect(rows).toEqual([{ x: 1 }])
           expect(elapsed).toBeGreaterThanOrEqual(OUTAGE_MS - 50)
           expect(elapsed).toBeLessThan(5000 + 1000)
@@ -97,7 +100,9 @@ describe.skipIf(!pgUp)('PostgreSQL unreachable for 2 s at cold start', () => {
           const started = performance.now()
           const error = (await fn().catch((e: unknown) => e)) as LazyDbError
           const elapsed = performance.now() - started
-          console.log(`[unreachable] ${transport}, totalMs 500: ${error.code} after ${Math.round(elapsed)} ms; retries ${retries.length}: ${describeRetries(retries)}`)
+          console.log(
+            `[unreachable] ${transport}, totalMs 500: ${error.code} after ${Math.round(elapsed)} ms; retries ${retries.length}: ${describeRetries(retries)}`,
+          )
           expect(error).toBeInstanceOf(LazyDbError)
           expect(error).toMatchObject({ code: 'CONNECT_FAILED', database: 'default' })
           expect(error.message).toMatch(/^database "default" \(neon-(ws|http)\): could not (connect|reach the server)/)

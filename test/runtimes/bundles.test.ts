@@ -12,7 +12,10 @@ const DRIVERS = ['@neondatabase/serverless', '@planetscale/database', '@libsql/c
 const LAZYDB_DRIVERS = ['src/drivers/neon/index.ts', 'src/drivers/planetscale/index.ts', 'src/drivers/libsql/index.ts']
 
 /** What each deployable function uses; everything else must stay out of its bundle. */
-const uses: Record<Exclude<TargetName, 'node'>, { driver: string; lazydb: string; nodeBuiltins: 'none' | 'compat' | 'any' }> = {
+const uses: Record<
+  Exclude<TargetName, 'node'>,
+  { driver: string; lazydb: string; nodeBuiltins: 'none' | 'compat' | 'any' }
+> = {
   cloudflare: { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon/index.ts', nodeBuiltins: 'compat' },
   'vercel-edge': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon/index.ts', nodeBuiltins: 'none' },
   'vercel-node': { driver: '@neondatabase/serverless', lazydb: 'src/drivers/neon/index.ts', nodeBuiltins: 'any' },
@@ -29,13 +32,19 @@ const metafileOf = (name: TargetName) => {
 const lazydbInputs = (meta: Metafile) => Object.keys(meta.inputs).filter((input) => input.startsWith('src/'))
 /** Imports each bundle leaves to the runtime (node:* builtins, mostly). */
 const externalImports = (meta: Metafile) =>
-  [...new Set(Object.values(meta.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path)))].sort()
+  [
+    ...new Set(Object.values(meta.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path))),
+  ].sort()
 
 describe('bundles (esbuild metafiles)', () => {
   it("lazydb's main entry alone includes no driver package and no driver module", async () => {
     for (const platform of ['node', 'browser', 'neutral'] as const) {
       const result = await build({
-        stdin: { contents: "import { Registry, handler } from 'lazydb'\nexport { Registry, handler }", resolveDir: root, loader: 'ts' },
+        stdin: {
+          contents: "import { Registry, handler } from 'lazydb'\nexport { Registry, handler }",
+          resolveDir: root,
+          loader: 'ts',
+        },
         bundle: true,
         write: false,
         metafile: true,
@@ -46,10 +55,14 @@ describe('bundles (esbuild metafiles)', () => {
         logLevel: 'silent',
       })
       expect(packagesIn(result.metafile), platform).toEqual([])
-      expect(lazydbInputs(result.metafile).filter((i) => LAZYDB_DRIVERS.includes(i)), platform).toEqual([])
+      expect(
+        lazydbInputs(result.metafile).filter((i) => LAZYDB_DRIVERS.includes(i)),
+        platform,
+      ).toEqual([])
       const code = result.outputFiles[0]!.text
       // The package names appear as text (DRIVER_MISSING messages), never as something to load.
-      for (const pkg of [...DRIVERS, 'ws']) expect(code, `${platform}: ${pkg}`).not.toMatch(new RegExp(`(from|import\\(|require\\()\\s*["']${pkg}`))
+      for (const pkg of [...DRIVERS, 'ws'])
+        expect(code, `${platform}: ${pkg}`).not.toMatch(new RegExp(`(from|import\\(|require\\()\\s*["']${pkg}`))
     }
   })
 
@@ -65,13 +78,21 @@ describe('bundles (esbuild metafiles)', () => {
       const externals = externalImports(meta)
       if (expected.nodeBuiltins === 'none') expect(externals).toEqual([])
       // nodejs_compat provides these in workerd; anything else would fail at deploy.
-      if (expected.nodeBuiltins === 'compat') for (const path of externals) expect(['node:async_hooks', 'node:events', 'node:buffer', 'node:crypto']).toContain(path)
+      if (expected.nodeBuiltins === 'compat')
+        for (const path of externals)
+          expect(['node:async_hooks', 'node:events', 'node:buffer', 'node:crypto']).toContain(path)
       // Node builtins, and ws's optional native add-ons, which it requires inside try/catch.
-      if (expected.nodeBuiltins === 'any') for (const path of externals) expect(builtinModules.includes(path.replace(/^node:/, '')) || ['bufferutil', 'utf-8-validate'].includes(path), path).toBe(true)
+      if (expected.nodeBuiltins === 'any')
+        for (const path of externals)
+          expect(
+            builtinModules.includes(path.replace(/^node:/, '')) || ['bufferutil', 'utf-8-validate'].includes(path),
+            path,
+          ).toBe(true)
     })
   }
 
   it('edge and workerd bundles carry no WebSocket polyfill for Node (they have a global WebSocket)', async () => {
-    for (const name of ['cloudflare', 'vercel-edge'] as const) expect(packagesIn(await metafileOf(name)), name).not.toContain('ws')
+    for (const name of ['cloudflare', 'vercel-edge'] as const)
+      expect(packagesIn(await metafileOf(name)), name).not.toContain('ws')
   })
 })

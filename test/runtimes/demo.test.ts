@@ -40,7 +40,10 @@ afterAll(() => {
 
 describe('the demo (npm start): notes API on the embedded libSQL default', () => {
   it('adds and lists notes; /stats shows one cold invocation and one connection serving them all', async () => {
-    const posted = await fetch(`${origin}/notes`, { method: 'POST', body: JSON.stringify({ body: 'hello from the test' }) })
+    const posted = await fetch(`${origin}/notes`, {
+      method: 'POST',
+      body: JSON.stringify({ body: 'hello from the test' }),
+    })
     expect(posted.status).toBe(201)
     expect(await posted.json()).toEqual({ inserted: 1, id: '1' })
     expect(existsSync(cwd.file('.data/demo.db'))).toBe(true)
@@ -52,7 +55,11 @@ describe('the demo (npm start): notes API on the embedded libSQL default', () =>
       const listed = (await (await fetch(`${origin}/notes`)).json()) as { id: number; body: string }[]
       expect(listed.map((n) => [n.id, n.body])).toEqual([[1, 'hello from the test']])
     }
-    const stats = (await (await fetch(`${origin}/stats`)).json()) as { platform: string; invocations: { total: number; cold: number }; databases: Record<string, { driver: string; scope: string; connects: number; errors: number }> }
+    const stats = (await (await fetch(`${origin}/stats`)).json()) as {
+      platform: string
+      invocations: { total: number; cold: number }
+      databases: Record<string, { driver: string; scope: string; connects: number; errors: number }>
+    }
     expect(stats.platform).toBe('node')
     expect(stats.invocations).toEqual({ total: 8, cold: 1 })
     expect(stats.databases.default).toMatchObject({ driver: 'libsql', scope: 'warm', connects: 1, errors: 0 })

@@ -45,5 +45,7 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** Settles with the promise's value, or with `timedOut` after `ms`. */
 export function withTimeout<T, U>(promise: Promise<T>, ms: number, timedOut: U): Promise<T | U> {
   let timer: ReturnType<typeof setTimeout> | undefined
-  return Promise.race([promise, new Promise<U>((resolve) => (timer = setTimeout(resolve, ms, timedOut)))]).finally(() => clearTimeout(timer))
+  return Promise.race([promise, new Promise<U>((resolve) => (timer = setTimeout(resolve, ms, timedOut)))]).finally(() =>
+    clearTimeout(timer),
+  )
 }

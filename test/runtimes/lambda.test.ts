@@ -38,7 +38,10 @@ function httpEvent(method: string, path: string, body?: unknown) {
     rawPath: path,
     rawQueryString: '',
     headers: { host: 'abc123.execute-api.eu-west-1.amazonaws.com', 'content-type': 'application/json' },
-    requestContext: { domainName: 'abc123.execute-api.eu-west-1.amazonaws.com', http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1' } },
+    requestContext: {
+      domainName: 'abc123.execute-api.eu-west-1.amazonaws.com',
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1' },
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     isBase64Encoded: false,
   }
@@ -63,7 +66,11 @@ describe.skipIf(!pgUp)('AWS Lambda (lambda-local)', () => {
 
   beforeAll(async () => {
     // Lambda sets these before init; the registry is built at import, as in a real deployment.
-    Object.assign(process.env, { AWS_LAMBDA_FUNCTION_NAME: 'notes', DATABASE_URL: wsUrl(APP), NEON_WS_PROXY: gateway.wsProxy })
+    Object.assign(process.env, {
+      AWS_LAMBDA_FUNCTION_NAME: 'notes',
+      DATABASE_URL: wsUrl(APP),
+      NEON_WS_PROXY: gateway.wsProxy,
+    })
     fn = await importBundle<LambdaModule>(bundlePath)
     lambdaLocal.setLogger(silent)
   })
@@ -93,13 +100,21 @@ describe.skipIf(!pgUp)('AWS Lambda (lambda-local)', () => {
       )
     }
     expect(results.map((r) => r.statusCode)).toEqual(Array.from({ length: 50 }, (_, i) => (i % 5 === 0 ? 201 : 200)))
-    expect(JSON.parse(results[1]!.body)).toEqual(expect.arrayContaining([expect.objectContaining({ body: 'lambda 0' })]))
+    expect(JSON.parse(results[1]!.body)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ body: 'lambda 0' })]),
+    )
     expect(results[1]!.headers['content-type']).toMatch(/application\/json/)
     expect(contexts.map((c) => c.callbackWaitsForEmptyEventLoop)).toEqual(Array(50).fill(false))
     const stats = fn.registry.stats()
     expect(stats.platform).toBe('aws-lambda')
     expect(stats.invocations).toMatchObject({ total: 50, cold: 1 })
-    expect(stats.databases.default).toMatchObject({ driver: 'neon-ws', scope: 'warm', connects: 1, closes: 0, errors: 0 })
+    expect(stats.databases.default).toMatchObject({
+      driver: 'neon-ws',
+      scope: 'warm',
+      connects: 1,
+      closes: 0,
+      errors: 0,
+    })
     expect(gateway.connectionsOpened).toBe(1)
     expect(await waitForConnectionCount(1, APP)).toBe(1)
   })
@@ -184,7 +199,11 @@ describe.skipIf(!pgUp)('AWS Lambda freeze harness (child process, SIGSTOP/SIGCON
     expect(JSON.parse(second.result!.body)).toBeInstanceOf(Array)
     expect(second.stats.databases.default).toMatchObject({ connects: 2, errors: 0 })
     expect(second.stats.invocations).toMatchObject({ total: 2, cold: 1 })
-    console.log('[lambda freeze] stats after thaw:', JSON.stringify(second.stats.databases.default), `gateway connections opened: ${gateway.connectionsOpened}`)
+    console.log(
+      '[lambda freeze] stats after thaw:',
+      JSON.stringify(second.stats.databases.default),
+      `gateway connections opened: ${gateway.connectionsOpened}`,
+    )
 
     // Still warm afterwards: a third invocation reuses the new connection.
     const third = await invoke(httpEvent('GET', '/notes'))

@@ -18,7 +18,11 @@ beforeAll(() => {
   cpSync(`${root}dist`, `${pkg}/dist`, { recursive: true })
   cpSync(`${root}package.json`, `${pkg}/package.json`)
   mkdirSync(`${project.dir}/node_modules/@neondatabase`, { recursive: true })
-  symlinkSync(`${root}node_modules/@neondatabase/serverless`, `${project.dir}/node_modules/@neondatabase/serverless`, 'dir')
+  symlinkSync(
+    `${root}node_modules/@neondatabase/serverless`,
+    `${project.dir}/node_modules/@neondatabase/serverless`,
+    'dir',
+  )
   writeFileSync(`${project.dir}/package.json`, '{ "type": "module" }\n')
 })
 afterAll(() => project.remove())
@@ -26,7 +30,10 @@ afterAll(() => project.remove())
 /** Runs `body` as an ES module in the temporary project; resolves with what it printed as JSON. */
 async function inProject(body: string): Promise<Record<string, unknown>> {
   const file = project.file(`probe-${Math.random().toString(36).slice(2)}.mjs`)
-  writeFileSync(file, `import { Registry, LazyDbError } from 'lazydb'\nconst out = {}\n${body}\nconsole.log(JSON.stringify(out))\n`)
+  writeFileSync(
+    file,
+    `import { Registry, LazyDbError } from 'lazydb'\nconst out = {}\n${body}\nconsole.log(JSON.stringify(out))\n`,
+  )
   const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: project.dir, timeout: 20_000 })
   return JSON.parse(stdout.trim().split('\n').at(-1)!)
 }

@@ -26,7 +26,9 @@ beforeAll(async () => {
   copyFileSync(`${root}netlify.toml`, project.file('netlify.toml'))
   cpSync(`${root}functions/netlify/public`, project.file('functions/netlify/public'), { recursive: true })
   await project.build('netlify', targets.netlify.out)
-  await project.build('netlify', `${dirname(targets.netlify.out)}/probe.mjs`, { entry: 'test/runtimes/fixtures/netlify-probe.ts' })
+  await project.build('netlify', `${dirname(targets.netlify.out)}/probe.mjs`, {
+    entry: 'test/runtimes/fixtures/netlify-probe.ts',
+  })
   gateway = await startHranaGateway({ file: project.file('notes.db') })
   process.env.DATABASE_URL = gateway.url
   dev = new NetlifyDev({
@@ -72,7 +74,11 @@ function probeReport(response: Response): ProbeReport {
 
 describe('Netlify Functions v2 in NetlifyDev (@netlify/dev)', () => {
   it('serves the notes API on the config.path routes and the static page on /', async () => {
-    const post = await send('/notes', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ body: NOTE }) })
+    const post = await send('/notes', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ body: NOTE }),
+    })
     expect(post.type).toBe('function')
     expect(post.response.status).toBe(201)
     const inserted = (await post.response.json()) as { inserted: number; id: string }
@@ -81,7 +87,9 @@ describe('Netlify Functions v2 in NetlifyDev (@netlify/dev)', () => {
     const list = await send('/notes')
     expect(list.type).toBe('function')
     expect(list.response.status).toBe(200)
-    expect(await list.response.json()).toEqual([{ id: Number(inserted.id), body: NOTE, created_at: expect.any(String) }])
+    expect(await list.response.json()).toEqual([
+      { id: Number(inserted.id), body: NOTE, created_at: expect.any(String) },
+    ])
 
     const page = await send('/')
     expect(page.type).toBe('static')
@@ -115,7 +123,10 @@ describe('Netlify Functions v2 in NetlifyDev (@netlify/dev)', () => {
     expect(await response.json()).toEqual([expect.objectContaining({ body: NOTE })])
     expect(probeReport(response)).toMatchObject({
       waitUntilCalls: 0,
-      stats: { invocations: { total: 1, cold: 1 }, databases: { default: { scope: 'warm', connects: 1, closes: 0, errors: 0 } } },
+      stats: {
+        invocations: { total: 1, cold: 1 },
+        databases: { default: { scope: 'warm', connects: 1, closes: 0, errors: 0 } },
+      },
     })
   })
 

@@ -20,7 +20,10 @@ let fn: NetlifyModule
 
 beforeAll(async () => {
   gateway = await startHranaGateway({ file: dir.file('notes.db') })
-  ;(globalThis as Record<string, unknown>).Netlify = { env: { get: (name: string) => process.env[name] }, context: null }
+  ;(globalThis as Record<string, unknown>).Netlify = {
+    env: { get: (name: string) => process.env[name] },
+    context: null,
+  }
   fn = await importBundle<NetlifyModule>(await dir.build('netlify', 'netlify/notes.mjs'))
 })
 afterAll(async () => {
@@ -39,7 +42,10 @@ describe('Netlify Functions v2 (direct invocation)', () => {
     process.env.DATABASE_URL = gateway.url
     delete process.env.LAZYDB_SCOPE
     expect(fn.config.path).toEqual(['/notes', '/stats'])
-    const post = await fn.default(new Request('https://site.netlify.app/notes', { method: 'POST', body: JSON.stringify({ body: 'from netlify' }) }), context())
+    const post = await fn.default(
+      new Request('https://site.netlify.app/notes', { method: 'POST', body: JSON.stringify({ body: 'from netlify' }) }),
+      context(),
+    )
     expect(post.status).toBe(201)
     const list = await fn.default(new Request('https://site.netlify.app/notes'), context())
     expect(await list.json()).toEqual([expect.objectContaining({ body: 'from netlify' })])
@@ -55,7 +61,9 @@ describe('Netlify Functions v2 (direct invocation)', () => {
     const registry = fn.registryFor()
     expect(registry.stats().databases.default!.scope).toBe('request')
     const contexts = Array.from({ length: 10 }, context)
-    const responses = await Promise.all(contexts.map((ctx) => fn.default(new Request('https://site.netlify.app/notes'), ctx)))
+    const responses = await Promise.all(
+      contexts.map((ctx) => fn.default(new Request('https://site.netlify.app/notes'), ctx)),
+    )
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200))
     // Each invocation handed its cleanup to its own waitUntil instead of making the response wait.
     expect(contexts.map((c) => c.pending.length)).toEqual(Array(10).fill(1))

@@ -9,7 +9,11 @@ import { promisify } from 'node:util'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const relativeImports = (file: string) =>
-  [...readFileSync(`${root}dist/${file}`, 'utf8').matchAll(/(?:^|\n)\s*(?:import|export)\b[^;'"]*?['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1])
+  [
+    ...readFileSync(`${root}dist/${file}`, 'utf8').matchAll(
+      /(?:^|\n)\s*(?:import|export)\b[^;'"]*?['"](\.{1,2}\/[^'"]+)['"]/g,
+    ),
+  ].map((m) => m[1])
 
 const PROBE = `
 import { Database, LazyDbError, Registry, handler } from 'lazydb'
@@ -40,7 +44,9 @@ describe('the built package (dist/, through package.json exports)', () => {
   it('the main entry is a single module; each subpath imports only the main entry', () => {
     expect(relativeImports('index.js')).toEqual([])
     const drivers = ['neon', 'planetscale', 'libsql'].map((d) => `drivers/${d}/index.js`)
-    const platforms = readdirSync(`${root}dist/platforms`).filter((f) => f.endsWith('.js')).map((f) => `platforms/${f}`)
+    const platforms = readdirSync(`${root}dist/platforms`)
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => `platforms/${f}`)
     expect(platforms.length).toBe(5)
     for (const file of [...drivers, ...platforms]) {
       const imports = relativeImports(file)
@@ -51,7 +57,10 @@ describe('the built package (dist/, through package.json exports)', () => {
   })
 
   it('every subpath shares the core classes and driver table', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', PROBE], { cwd: root, timeout: 20_000 })
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', PROBE], {
+      cwd: root,
+      timeout: 20_000,
+    })
     const out = JSON.parse(stdout.trim().split('\n').at(-1)!)
     expect(out).toEqual({
       sameDatabaseClass: true,

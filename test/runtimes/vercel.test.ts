@@ -40,18 +40,28 @@ describe.skipIf(!pgUp)('Vercel Edge (edge-runtime), neon-http', () => {
       LAZYDB_SCOPE: undefined,
       LAZYDB_IDLE_TIMEOUT_MS: undefined,
     }
-    const define = Object.fromEntries(Object.entries(env).map(([k, v]) => [`process.env.${k}`, v === undefined ? 'undefined' : JSON.stringify(v)]))
+    const define = Object.fromEntries(
+      Object.entries(env).map(([k, v]) => [`process.env.${k}`, v === undefined ? 'undefined' : JSON.stringify(v)]),
+    )
     // EdgeVM evaluates scripts, not modules: the same target as an IIFE exposing GET and POST.
-    const path = await dir.build('vercel-edge', 'vercel-edge/notes.js', { format: 'iife', globalName: '__vercelFunction', define })
+    const path = await dir.build('vercel-edge', 'vercel-edge/notes.js', {
+      format: 'iife',
+      globalName: '__vercelFunction',
+      define,
+    })
     runtime = new EdgeRuntime({ initialCode: readFileSync(path, 'utf8') })
-    runtime.evaluate(`addEventListener('fetch', (event) => event.respondWith(__vercelFunction[event.request.method](event.request)))`)
+    runtime.evaluate(
+      `addEventListener('fetch', (event) => event.respondWith(__vercelFunction[event.request.method](event.request)))`,
+    )
   })
   afterAll(async () => {
     await gateway?.close()
   })
 
   it('runs without Node globals and detects vercel-edge', async () => {
-    expect(runtime.evaluate('[typeof process, typeof Buffer, typeof require, typeof EdgeRuntime].join()')).toBe('undefined,undefined,undefined,string')
+    expect(runtime.evaluate('[typeof process, typeof Buffer, typeof require, typeof EdgeRuntime].join()')).toBe(
+      'undefined,undefined,undefined,string',
+    )
     const res = await runtime.dispatchFetch('https://notes.vercel.app/api/stats')
     const stats = (await res.json()) as StatsBody
     expect(stats.platform).toBe('vercel-edge')
@@ -59,17 +69,31 @@ describe.skipIf(!pgUp)('Vercel Edge (edge-runtime), neon-http', () => {
   })
 
   it('serves GET and POST warm over HTTP: one client for every request', async () => {
-    const created = await runtime.dispatchFetch('https://notes.vercel.app/api/notes', { method: 'POST', body: JSON.stringify({ body: 'from the edge' }) })
+    const created = await runtime.dispatchFetch('https://notes.vercel.app/api/notes', {
+      method: 'POST',
+      body: JSON.stringify({ body: 'from the edge' }),
+    })
     expect(created.status).toBe(201)
     const statuses = []
-    for (let i = 0; i < 10; i++) statuses.push((await runtime.dispatchFetch('https://notes.vercel.app/api/notes')).status)
-    const burst = await Promise.all(Array.from({ length: 10 }, () => runtime.dispatchFetch('https://notes.vercel.app/api/notes')))
+    for (let i = 0; i < 10; i++)
+      statuses.push((await runtime.dispatchFetch('https://notes.vercel.app/api/notes')).status)
+    const burst = await Promise.all(
+      Array.from({ length: 10 }, () => runtime.dispatchFetch('https://notes.vercel.app/api/notes')),
+    )
     statuses.push(...burst.map((r) => r.status))
     expect(statuses).toEqual(Array(20).fill(200))
-    const list = (await (await runtime.dispatchFetch('https://notes.vercel.app/api/notes')).json()) as { body: string }[]
+    const list = (await (await runtime.dispatchFetch('https://notes.vercel.app/api/notes')).json()) as {
+      body: string
+    }[]
     expect(list.map((n) => n.body)).toContain('from the edge')
     const stats = (await (await runtime.dispatchFetch('https://notes.vercel.app/api/stats')).json()) as StatsBody
-    expect(stats.databases.default).toMatchObject({ driver: 'neon-http', scope: 'warm', connects: 1, closes: 0, errors: 0 })
+    expect(stats.databases.default).toMatchObject({
+      driver: 'neon-http',
+      scope: 'warm',
+      connects: 1,
+      closes: 0,
+      errors: 0,
+    })
   })
 })
 
@@ -101,7 +125,8 @@ describe.skipIf(!pgUp)('Vercel Node (handler called in Node), neon-ws, waitUntil
     await waitForConnectionCount(0, `${APP}-node`)
   })
 
-  const stats = async () => (await (await fn.GET(new Request('https://notes.vercel.app/api/stats'))).json()) as StatsBody
+  const stats = async () =>
+    (await (await fn.GET(new Request('https://notes.vercel.app/api/stats'))).json()) as StatsBody
 
   it('closes an idle warm socket before the instance would suspend: the waitUntil promise resolves after the close', async () => {
     given = []
@@ -125,7 +150,12 @@ describe.skipIf(!pgUp)('Vercel Node (handler called in Node), neon-ws, waitUntil
 
     await idleClose
     const s = await stats()
-    console.log('[vercel node] idle close resolved', Math.round(closedAt! - answeredAt), 'ms after the response; open gateway connections at that moment:', openWhenResolved)
+    console.log(
+      '[vercel node] idle close resolved',
+      Math.round(closedAt! - answeredAt),
+      'ms after the response; open gateway connections at that moment:',
+      openWhenResolved,
+    )
     expect(closedAt! - answeredAt).toBeGreaterThanOrEqual(IDLE_TIMEOUT_MS / 2)
     expect(s.platform).toBe('vercel-node')
     expect(s.databases.default).toMatchObject({ driver: 'neon-ws', scope: 'warm', connects: 1, closes: 1, errors: 0 })
@@ -137,9 +167,15 @@ describe.skipIf(!pgUp)('Vercel Node (handler called in Node), neon-ws, waitUntil
 
   it('the next request connects again, and keeps reusing while requests keep coming', async () => {
     given = []
-    const created = await fn.POST(new Request('https://notes.vercel.app/api/notes', { method: 'POST', body: JSON.stringify({ body: 'from vercel node' }) }))
+    const created = await fn.POST(
+      new Request('https://notes.vercel.app/api/notes', {
+        method: 'POST',
+        body: JSON.stringify({ body: 'from vercel node' }),
+      }),
+    )
     expect(created.status).toBe(201)
-    for (let i = 0; i < 4; i++) expect((await fn.GET(new Request('https://notes.vercel.app/api/notes'))).status).toBe(200)
+    for (let i = 0; i < 4; i++)
+      expect((await fn.GET(new Request('https://notes.vercel.app/api/notes'))).status).toBe(200)
     const s = await stats()
     expect(s.databases.default).toMatchObject({ connects: 2, closes: 1 })
     await Promise.all(given)

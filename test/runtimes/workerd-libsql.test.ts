@@ -29,7 +29,11 @@ afterAll(async () => {
 })
 
 function start(bindings: Record<string, string> = {}) {
-  const { mf, output } = startWorker(scriptPath, dir.dir, { LIBSQL_URL: gateway.ws.url, LIBSQL_TOKEN: TOKEN, ...bindings })
+  const { mf, output } = startWorker(scriptPath, dir.dir, {
+    LIBSQL_URL: gateway.ws.url,
+    LIBSQL_TOKEN: TOKEN,
+    ...bindings,
+  })
   instances.push(mf)
   const hit = async (n: number) => {
     const res = await mf.dispatchFetch(`http://worker.test/?n=${n}`)
@@ -45,15 +49,27 @@ describe('Cloudflare Workers (workerd): libSQL over ws://', () => {
     const outcomes = []
     for (let i = 0; i < 20; i++) outcomes.push(await hit(i))
     outcomes.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => hit(20 + i)))))
-    expect(outcomes.filter((o) => o.status !== 200), outcomes.find((o) => o.status !== 200)?.body).toEqual([])
+    expect(
+      outcomes.filter((o) => o.status !== 200),
+      outcomes.find((o) => o.status !== 200)?.body,
+    ).toEqual([])
     expect(JSON.parse(outcomes[19]!.body)).toEqual([{ hits: 20 }])
     expect(output.join('')).not.toMatch(CROSS_REQUEST)
 
     await expect.poll(() => gateway.ws.openConnections(), { timeout: 5000 }).toBe(0)
     expect(gateway.ws.connectionsOpened).toBe(40)
-    const stats = (await (await mf.dispatchFetch('http://worker.test/stats')).json()) as { platform: string; databases: Record<string, unknown> }
+    const stats = (await (await mf.dispatchFetch('http://worker.test/stats')).json()) as {
+      platform: string
+      databases: Record<string, unknown>
+    }
     expect(stats.platform).toBe('cloudflare')
-    expect(stats.databases.default).toMatchObject({ driver: 'libsql', scope: 'request', connects: 40, closes: 40, errors: 0 })
+    expect(stats.databases.default).toMatchObject({
+      driver: 'libsql',
+      scope: 'request',
+      connects: 40,
+      closes: 40,
+      errors: 0,
+    })
   })
 
   it('CONTROL: kept warm across requests, the socket fails the next request', async () => {

@@ -39,8 +39,14 @@ function start(scriptPath: string, bindings: Record<string, string>) {
 }
 
 async function request(mf: Miniflare, path: string): Promise<Outcome> {
-  const attempt = mf.dispatchFetch(`http://worker.test${path}`).then(async (res) => ({ status: res.status, body: await res.text() }))
-  const result = await withTimeout(attempt.catch((error: unknown) => ({ status: 599, body: String(error) })), REQUEST_TIMEOUT_MS, 'timeout' as const)
+  const attempt = mf
+    .dispatchFetch(`http://worker.test${path}`)
+    .then(async (res) => ({ status: res.status, body: await res.text() }))
+  const result = await withTimeout(
+    attempt.catch((error: unknown) => ({ status: 599, body: String(error) })),
+    REQUEST_TIMEOUT_MS,
+    'timeout' as const,
+  )
   if (result === 'timeout') return { ok: false, status: 'timeout', body: '' }
   let ok = result.status === 200
   try {
@@ -77,7 +83,10 @@ const firstFailure = (outcomes: Outcome[]) => {
 
 async function stats(mf: Miniflare) {
   const res = await mf.dispatchFetch('http://worker.test/stats')
-  return (await res.json()) as { platform: string; databases: Record<string, { driver: string; scope: string; connects: number; closes: number; errors: number }> }
+  return (await res.json()) as {
+    platform: string
+    databases: Record<string, { driver: string; scope: string; connects: number; closes: number; errors: number }>
+  }
 }
 
 describe.skipIf(!pgUp)('Cloudflare Workers: the built worker in workerd (Miniflare)', () => {
@@ -87,7 +96,9 @@ describe.skipIf(!pgUp)('Cloudflare Workers: the built worker in workerd (Minifla
     const admin = new pg.Client(PG_URL)
     await admin.connect()
     try {
-      await admin.query('create table if not exists notes (id bigserial primary key, body text not null, created_at timestamptz not null default now())')
+      await admin.query(
+        'create table if not exists notes (id bigserial primary key, body text not null, created_at timestamptz not null default now())',
+      )
     } catch (error) {
       if ((error as { code?: string }).code !== '23505') throw error // a concurrent create won the race
     } finally {
@@ -95,7 +106,9 @@ describe.skipIf(!pgUp)('Cloudflare Workers: the built worker in workerd (Minifla
     }
     ;[wsGateway, httpGateway] = await Promise.all([startNeonWsGateway(), startNeonHttpGateway()])
     workerPath = await dir.build('cloudflare', 'cloudflare/worker.mjs')
-    controlPath = await dir.build('cloudflare', 'control/worker.mjs', { entry: 'test/runtimes/fixtures/module-pool-worker.ts' })
+    controlPath = await dir.build('cloudflare', 'control/worker.mjs', {
+      entry: 'test/runtimes/fixtures/module-pool-worker.ts',
+    })
     baseline = await pgConnectionCount(APP)
   })
 
@@ -111,7 +124,12 @@ describe.skipIf(!pgUp)('Cloudflare Workers: the built worker in workerd (Minifla
     wsGateway.resetCounters()
     const outcomes = await drive(mf)
     const result = summary(outcomes)
-    console.log('[workerd neon-ws]', JSON.stringify(result), `gateway connections opened: ${wsGateway.connectionsOpened}`, firstFailure(outcomes))
+    console.log(
+      '[workerd neon-ws]',
+      JSON.stringify(result),
+      `gateway connections opened: ${wsGateway.connectionsOpened}`,
+      firstFailure(outcomes),
+    )
     expect(result).toEqual({ requests: 200, ok: 200, timeouts: 0, crossRequest: 0, failedStatuses: [] })
     expect(output.join('')).not.toMatch(CROSS_REQUEST)
     expect(output.join('')).not.toMatch(/hung and would never generate a response/)
@@ -121,7 +139,13 @@ describe.skipIf(!pgUp)('Cloudflare Workers: the built worker in workerd (Minifla
     expect(await waitForConnectionCount(baseline, APP, 5000)).toBe(baseline)
     const s = await stats(mf)
     expect(s.platform).toBe('cloudflare')
-    expect(s.databases.default).toMatchObject({ driver: 'neon-ws', scope: 'request', connects: 200, closes: 200, errors: 0 })
+    expect(s.databases.default).toMatchObject({
+      driver: 'neon-ws',
+      scope: 'request',
+      connects: 200,
+      closes: 200,
+      errors: 0,
+    })
     expect(wsGateway.connectionsOpened).toBe(200)
   })
 
@@ -147,11 +171,20 @@ describe.skipIf(!pgUp)('Cloudflare Workers: the built worker in workerd (Minifla
     const outcomes = await drive(mf, 3) // each hang costs the timeout: three are proof enough
     const result = summary(outcomes)
     const reported = output.join('').match(new RegExp(CROSS_REQUEST.source, 'g'))?.length ?? 0
-    console.log('[workerd control]', JSON.stringify(result), `"Cannot perform I/O" in workerd's output: ${reported}`, firstFailure(outcomes))
+    console.log(
+      '[workerd control]',
+      JSON.stringify(result),
+      `"Cannot perform I/O" in workerd's output: ${reported}`,
+      firstFailure(outcomes),
+    )
     expect(result.requests - result.ok).toBeGreaterThanOrEqual(1)
     // How it fails: workerd cancels the request that waits on another request's socket as hung,
     // or reports the cross-request I/O, or it hangs past the timeout.
-    const failedAsExpected = outcomes.filter((o) => !o.ok).every((o) => o.status === 'timeout' || /hung and would never generate a response|Cannot perform I\/O/.test(o.body))
+    const failedAsExpected = outcomes
+      .filter((o) => !o.ok)
+      .every(
+        (o) => o.status === 'timeout' || /hung and would never generate a response|Cannot perform I\/O/.test(o.body),
+      )
     expect(failedAsExpected || CROSS_REQUEST.test(output.join(''))).toBe(true)
     await mf.dispose()
     instances.splice(instances.indexOf(mf), 1)

@@ -69,7 +69,10 @@ class Lane {
 
   push(run: () => void, delayMs: number): void {
     const now = performance.now()
-    if (delayMs <= 0 && this.#queue.length === 0) return run()
+    if (delayMs <= 0 && this.#queue.length === 0) {
+      run()
+      return
+    }
     const last = this.#queue.at(-1)?.at ?? 0
     this.#queue.push({ at: Math.max(last, now + delayMs), run })
     this.#arm()
@@ -83,12 +86,15 @@ class Lane {
 
   #arm(): void {
     if (this.#timer !== undefined || this.#queue.length === 0) return
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      const now = performance.now()
-      while (this.#queue.length > 0 && this.#queue[0]!.at <= now + 0.5) this.#queue.shift()!.run()
-      this.#arm()
-    }, Math.max(0, this.#queue[0]!.at - performance.now()))
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined
+        const now = performance.now()
+        while (this.#queue.length > 0 && this.#queue[0]!.at <= now + 0.5) this.#queue.shift()!.run()
+        this.#arm()
+      },
+      Math.max(0, this.#queue[0]!.at - performance.now()),
+    )
   }
 }
 

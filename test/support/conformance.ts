@@ -29,7 +29,12 @@ export interface ConformanceTarget {
  * The behaviour every driver must share: params, `sql`, batch atomicity, transactions, errors.
  * Driver suites add their own type checks beside it.
  */
-export function conformance(label: string, dialect: Dialect, open: () => Promise<ConformanceTarget>, enabled = true): void {
+export function conformance(
+  label: string,
+  dialect: Dialect,
+  open: () => Promise<ConformanceTarget>,
+  enabled = true,
+): void {
   describe.skipIf(!enabled)(`conformance: ${label}`, () => {
     let target: ConformanceTarget
     const table = `lazydb_conf_${label.replace(/[^a-z0-9]/gi, '_')}_${process.pid}`
@@ -51,13 +56,20 @@ export function conformance(label: string, dialect: Dialect, open: () => Promise
     const firstValue = (rows: readonly Record<string, unknown>[]) => Number(Object.values(rows[0]!)[0])
     const count = async () => {
       const n = firstValue((await db().query(`select count(*) as n from ${table}`)).rows)
-      if (target.reference !== undefined) expect(firstValue(await target.reference(`select count(*) as n from ${table}`)), 'count through the reference').toBe(n)
+      if (target.reference !== undefined)
+        expect(
+          firstValue(await target.reference(`select count(*) as n from ${table}`)),
+          'count through the reference',
+        ).toBe(n)
       return n
     }
     /** Runs a statement that must fail through the reference too, and expects the same errno. */
     const sameFailure = async (error: LazyDbError, text: string, params?: unknown[]) => {
       if (target.reference === undefined) return
-      const direct = (await target.reference(text, params).then(() => undefined, (e: unknown) => e)) as { errno?: number } | undefined
+      const direct = (await target.reference(text, params).then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as { errno?: number } | undefined
       expect(direct, 'the reference rejects the statement too').toBeDefined()
       expect(error.errno).toBe(direct!.errno)
     }
@@ -67,7 +79,8 @@ export function conformance(label: string, dialect: Dialect, open: () => Promise
       expect(result.rows).toEqual([{ a: 'x', b: 'y' }])
       expect(result.columns).toEqual(['a', 'b'])
       expect(result.rowCount).toBe(1)
-      if (target.reference !== undefined) expect(await target.reference(`select ${p(1)} as a, ${p(2)} as b`, ['x', 'y'])).toEqual(result.rows)
+      if (target.reference !== undefined)
+        expect(await target.reference(`select ${p(1)} as a, ${p(2)} as b`, ['x', 'y'])).toEqual(result.rows)
     })
 
     it('inserts and reports rowCount (and lastInsertId where the driver has one)', async () => {
@@ -75,7 +88,9 @@ export function conformance(label: string, dialect: Dialect, open: () => Promise
       expect(result.rowCount).toBe(1)
       if (dialect.lastInsertId) expect(result.lastInsertId).toMatch(/^[1-9][0-9]*$/)
       if (target.reference !== undefined && dialect.lastInsertId) {
-        expect(await target.reference(`select id, name from ${table} where name = ${p(1)}`, ['first'])).toEqual([{ id: result.lastInsertId, name: 'first' }])
+        expect(await target.reference(`select id, name from ${table} where name = ${p(1)}`, ['first'])).toEqual([
+          { id: result.lastInsertId, name: 'first' },
+        ])
       }
     })
 
@@ -134,7 +149,9 @@ export function conformance(label: string, dialect: Dialect, open: () => Promise
 
     it('surfaces a unique violation as QUERY_FAILED with the driver error as cause', async () => {
       await db().query(`insert into ${table} (name) values (${p(1)})`, ['dupe'])
-      const error = (await db().query(`insert into ${table} (name) values (${p(1)})`, ['dupe']).catch((e: unknown) => e)) as LazyDbError
+      const error = (await db()
+        .query(`insert into ${table} (name) values (${p(1)})`, ['dupe'])
+        .catch((e: unknown) => e)) as LazyDbError
       expect(error).toBeInstanceOf(LazyDbError)
       expect(error.code).toBe('QUERY_FAILED')
       expect(error.database).toBe('default')
@@ -144,7 +161,9 @@ export function conformance(label: string, dialect: Dialect, open: () => Promise
     })
 
     it('surfaces a syntax error as QUERY_FAILED', async () => {
-      const error = (await db().query('selec nothing').catch((e: unknown) => e)) as LazyDbError
+      const error = (await db()
+        .query('selec nothing')
+        .catch((e: unknown) => e)) as LazyDbError
       expect(error.code).toBe('QUERY_FAILED')
       expect(error.message).toMatch(/selec|syntax/i)
       await sameFailure(error, 'selec nothing')

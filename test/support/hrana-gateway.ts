@@ -4,7 +4,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
-import { closeSqlStream, HranaError, openSqlStream, sleep, streamRequest, toError, type Req, type SqlStream } from './hrana-sql.js'
+import {
+  closeSqlStream,
+  HranaError,
+  openSqlStream,
+  sleep,
+  streamRequest,
+  toError,
+  type Req,
+  type SqlStream,
+} from './hrana-sql.js'
 import { attachHranaWs, type HranaWs } from './hrana-ws.js'
 
 export interface HranaGatewayOptions {
@@ -24,16 +33,21 @@ export interface HranaGateway {
   close(): Promise<void>
 }
 
-interface Stream extends SqlStream { baton: string; lastUsed: number }
+interface Stream extends SqlStream {
+  baton: string
+  lastUsed: number
+}
 
 export async function startHranaGateway(options: HranaGatewayOptions): Promise<HranaGateway> {
   const { file, delayMs = 0, authToken, streamIdleMs = 10_000 } = options
   const streams = new Set<Stream>()
   const batons = new Map<string, Stream>() // current baton -> stream; a baton is good for one request
-  let roundTrips = 0, streamsOpened = 0
+  let roundTrips = 0,
+    streamsOpened = 0
   const openStream = (): Stream => {
     const s = { ...openSqlStream(file), baton: '', lastUsed: 0 }
-    streams.add(s); streamsOpened++
+    streams.add(s)
+    streamsOpened++
     return s
   }
   const closeStream = (s: Stream) => {
@@ -74,29 +88,46 @@ export async function startHranaGateway(options: HranaGatewayOptions): Promise<H
     const path = (req.url ?? '/').split('?')[0]
     if (req.method === 'GET') return reply(path === '/v2' || path === '/' || path === '/health' ? 200 : 404, {})
     if (req.method !== 'POST' || path !== '/v2/pipeline') return reply(404, { error: `No route ${req.method} ${path}` })
-    if (authToken !== undefined && req.headers.authorization !== `Bearer ${authToken}`) { // like sqld: no `message` key
+    if (authToken !== undefined && req.headers.authorization !== `Bearer ${authToken}`) {
+      // like sqld: no `message` key
       return reply(401, { error: 'Unauthorized: missing or wrong bearer token' })
     }
-    await Promise.resolve().then(() => pipeline(JSON.parse(Buffer.concat(chunks).toString('utf8'))))
-      .then((r) => reply(200, r), (e) => reply(400, toError(e)))
+    await Promise.resolve()
+      .then(() => pipeline(JSON.parse(Buffer.concat(chunks).toString('utf8'))))
+      .then(
+        (r) => reply(200, r),
+        (e) => reply(400, toError(e)),
+      )
   }
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((e) => { if (!res.headersSent) res.writeHead(500).end(String(e)) })
+    handle(req, res).catch((e) => {
+      if (!res.headersSent) res.writeHead(500).end(String(e))
+    })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const ws = attachHranaWs(server, { file, authToken })
-  const sweep = setInterval(() => {
-    for (const s of [...streams]) if (Date.now() - s.lastUsed > streamIdleMs) closeStream(s)
-  }, Math.min(1000, streamIdleMs / 2)).unref()
+  const sweep = setInterval(
+    () => {
+      for (const s of [...streams]) if (Date.now() - s.lastUsed > streamIdleMs) closeStream(s)
+    },
+    Math.min(1000, streamIdleMs / 2),
+  ).unref()
 
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     ws,
-    get roundTrips() { return roundTrips },
-    get streamsOpened() { return streamsOpened },
+    get roundTrips() {
+      return roundTrips
+    },
+    get streamsOpened() {
+      return streamsOpened
+    },
     openStreams: () => streams.size,
-    resetCounters() { roundTrips = 0; streamsOpened = 0 },
+    resetCounters() {
+      roundTrips = 0
+      streamsOpened = 0
+    },
     async close() {
       clearInterval(sweep)
       await ws.close()

@@ -4,7 +4,15 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { WebSocket, WebSocketServer } from 'ws'
-import { closeSqlStream, HranaError, openSqlStream, streamRequest, toError, type Req, type SqlStream } from './hrana-sql.js'
+import {
+  closeSqlStream,
+  HranaError,
+  openSqlStream,
+  streamRequest,
+  toError,
+  type Req,
+  type SqlStream,
+} from './hrana-sql.js'
 
 export interface HranaWs {
   readonly url: string
@@ -19,8 +27,13 @@ export interface HranaWs {
   close(): Promise<void>
 }
 
-type ClientMsg = { type: 'hello'; jwt?: string | null } | { type: 'request'; request_id: number; request: Req & { stream_id?: number } }
-interface WsStream { sql: SqlStream; queue: Promise<unknown> }
+type ClientMsg =
+  | { type: 'hello'; jwt?: string | null }
+  | { type: 'request'; request_id: number; request: Req & { stream_id?: number } }
+interface WsStream {
+  sql: SqlStream
+  queue: Promise<unknown>
+}
 
 // @libsql/client offers hrana2 and hrana1; hrana3 would add cursors, which this gateway lacks.
 const handleProtocols = (offered: Set<string>) => (offered.has('hrana2') ? 'hrana2' : false)
@@ -43,15 +56,17 @@ export function attachHranaWs(server: Server, options: { file: string; authToken
     let serverSpokeLast = true
     let hello: 'none' | 'ok' | 'refused' = 'none'
     // Sent a microtask later, so messages that arrived together (a pipelined flight) count once.
-    const send = (msg: object, thenClose?: [code: number, reason: string]) => queueMicrotask(() => {
-      serverSpokeLast = true
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg))
-      if (thenClose) ws.close(...thenClose)
-    })
-    const reply = (id: number, response: Promise<unknown>) => response.then(
-      (r) => send({ type: 'response_ok', request_id: id, response: r }),
-      (e: unknown) => send({ type: 'response_error', request_id: id, error: toError(e) }),
-    )
+    const send = (msg: object, thenClose?: [code: number, reason: string]) =>
+      queueMicrotask(() => {
+        serverSpokeLast = true
+        if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg))
+        if (thenClose) ws.close(...thenClose)
+      })
+    const reply = (id: number, response: Promise<unknown>) =>
+      response.then(
+        (r) => send({ type: 'response_ok', request_id: id, response: r }),
+        (e: unknown) => send({ type: 'response_error', request_id: id, error: toError(e) }),
+      )
 
     const request = (id: number, req: Req & { stream_id?: number }) => {
       const streamId = req.stream_id ?? -1
@@ -66,12 +81,15 @@ export function attachHranaWs(server: Server, options: { file: string; authToken
         else sqls.delete(req.sql_id!)
         return reply(id, Promise.resolve({ type: req.type }))
       }
-      if (!stream) return reply(id, Promise.reject(new HranaError(`Stream ${streamId} is not open`, 'STREAM_NOT_FOUND')))
+      if (!stream)
+        return reply(id, Promise.reject(new HranaError(`Stream ${streamId} is not open`, 'STREAM_NOT_FOUND')))
       // A stream runs its requests in order; other streams (another transaction, say) go on meanwhile.
       const closing = req.type === 'close_stream'
-      const run = stream.queue.then(() => closing
-        ? (closeSqlStream(stream.sql), streams.delete(streamId), { type: req.type })
-        : streamRequest(stream.sql, req))
+      const run = stream.queue.then(() =>
+        closing
+          ? (closeSqlStream(stream.sql), streams.delete(streamId), { type: req.type })
+          : streamRequest(stream.sql, req),
+      )
       stream.queue = run.catch(() => undefined)
       return reply(id, run)
     }
@@ -90,28 +108,43 @@ export function attachHranaWs(server: Server, options: { file: string; authToken
       if (msg.type === 'hello') {
         hello = authToken === undefined || msg.jwt === authToken ? 'ok' : 'refused'
         if (hello === 'ok') return send({ type: 'hello_ok' })
-        return send({ type: 'hello_error', error: { message: 'Unauthorized: missing or wrong token', code: 'UNAUTHORIZED' } }, [3000, 'Unauthorized'])
+        return send(
+          { type: 'hello_error', error: { message: 'Unauthorized: missing or wrong token', code: 'UNAUTHORIZED' } },
+          [3000, 'Unauthorized'],
+        )
       }
       if (msg.type !== 'request' || hello !== 'ok') return ws.close(3003, `Unexpected ${msg.type} message`)
       void request(msg.request_id, msg.request)
     })
     ws.on('error', () => ws.terminate())
-    ended.push(new Promise((resolve) => ws.on('close', () => {
-      for (const s of streams.values()) closeSqlStream(s.sql)
-      live.delete(ws)
-      resolve()
-    })))
+    ended.push(
+      new Promise((resolve) =>
+        ws.on('close', () => {
+          for (const s of streams.values()) closeSqlStream(s.sql)
+          live.delete(ws)
+          resolve()
+        }),
+      ),
+    )
   })
 
-  const dropAll = () => { for (const ws of live.keys()) ws.terminate() }
+  const dropAll = () => {
+    for (const ws of live.keys()) ws.terminate()
+  }
   return {
     url,
-    get roundTrips() { return c.roundTrips },
-    get connectionsOpened() { return c.connectionsOpened },
+    get roundTrips() {
+      return c.roundTrips
+    },
+    get connectionsOpened() {
+      return c.connectionsOpened
+    },
     openConnections: () => live.size,
     openStreams: () => [...live.values()].reduce((n, streams) => n + streams.size, 0),
     dropAll,
-    resetCounters() { c = { roundTrips: 0, connectionsOpened: 0 } },
+    resetCounters() {
+      c = { roundTrips: 0, connectionsOpened: 0 }
+    },
     async close() {
       dropAll()
       await Promise.all(ended)

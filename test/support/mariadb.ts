@@ -61,7 +61,9 @@ export async function requireMariadb(where = MARIADB_LOCATION): Promise<boolean>
   if (await mariadbAvailable(where)) return true
   const howTo = `start it with: ${MARIADB_START_COMMAND} (then wait on \`mysqladmin ping --silent\`)`
   if (process.env.CI === 'true') {
-    throw new Error(`MariaDB is required under CI but is not reachable on ${where.socket} or 127.0.0.1:${where.port}; ${howTo}`)
+    throw new Error(
+      `MariaDB is required under CI but is not reachable on ${where.socket} or 127.0.0.1:${where.port}; ${howTo}`,
+    )
   }
   console.warn(`[lazydb tests] MariaDB is not running; skipping its tests. To run them, ${howTo}`)
   return false
@@ -107,7 +109,11 @@ export function setupMariadb(): Promise<MariadbCredentials> {
  * Idempotently creates `user`@`127.0.0.1` and `user`@`localhost` with `password` and all
  * privileges on the test databases: a suite with a user of its own counts only its connections.
  */
-export async function ensureMariadbUser(user: string, password: string, databases = [MARIADB_CREDENTIALS.database, MARIADB_OTHER_DATABASE]): Promise<void> {
+export async function ensureMariadbUser(
+  user: string,
+  password: string,
+  databases = [MARIADB_CREDENTIALS.database, MARIADB_OTHER_DATABASE],
+): Promise<void> {
   const root = await rootConnection()
   try {
     for (const host of ['127.0.0.1', 'localhost']) {

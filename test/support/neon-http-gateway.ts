@@ -43,12 +43,33 @@ type SqlQuery = { query: string; params?: unknown[] }
 type Body = SqlQuery & { queries?: SqlQuery[] }
 
 export const MASKED_PASSWORD = '********'
-const ERROR_FIELDS = ['severity', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where',
-  'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine'] as const
-const ISOLATION: Record<string, string> = { ReadUncommitted: 'READ UNCOMMITTED', ReadCommitted: 'READ COMMITTED',
-  RepeatableRead: 'REPEATABLE READ', Serializable: 'SERIALIZABLE' }
+const ERROR_FIELDS = [
+  'severity',
+  'code',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'where',
+  'schema',
+  'table',
+  'column',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
+] as const
+const ISOLATION: Record<string, string> = {
+  ReadUncommitted: 'READ UNCOMMITTED',
+  ReadCommitted: 'READ COMMITTED',
+  RepeatableRead: 'REPEATABLE READ',
+  Serializable: 'SERIALIZABLE',
+}
 const rawText = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig
-const httpError = (status: number, message: string, code?: string) => Object.assign(new Error(message), { status, code })
+const httpError = (status: number, message: string, code?: string) =>
+  Object.assign(new Error(message), { status, code })
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 function beginStatement(h: http.IncomingHttpHeaders): string {
@@ -56,16 +77,25 @@ function beginStatement(h: http.IncomingHttpHeaders): string {
   const level = isolation === undefined ? undefined : ISOLATION[String(isolation)]
   if (isolation !== undefined && !level) throw httpError(400, `invalid isolation level: ${isolation}`, '22023')
   const flag = (name: string, on: string, off: string) => (h[name] === undefined ? '' : h[name] === 'true' ? on : off)
-  return `BEGIN${level ? ` ISOLATION LEVEL ${level}` : ''}${flag('neon-batch-read-only', ' READ ONLY', ' READ WRITE')}` +
+  return (
+    `BEGIN${level ? ` ISOLATION LEVEL ${level}` : ''}${flag('neon-batch-read-only', ' READ ONLY', ' READ WRITE')}` +
     flag('neon-batch-deferrable', ' DEFERRABLE', ' NOT DEFERRABLE')
+  )
 }
 
 async function run(db: pg.Pool | pg.PoolClient, q: SqlQuery, arrayMode: boolean) {
   // Always the extended protocol, so one query is one statement, as on Neon's server.
   const config = { text: q.query, values: q.params ?? [], rowMode: 'array', queryMode: 'extended' } as const
   const r = await db.query(config as pg.QueryArrayConfig)
-  const fields = r.fields.map((f) => ({ name: f.name, dataTypeID: f.dataTypeID, tableID: f.tableID, columnID: f.columnID,
-    dataTypeSize: f.dataTypeSize, dataTypeModifier: f.dataTypeModifier, format: 'text' }))
+  const fields = r.fields.map((f) => ({
+    name: f.name,
+    dataTypeID: f.dataTypeID,
+    tableID: f.tableID,
+    columnID: f.columnID,
+    dataTypeSize: f.dataTypeSize,
+    dataTypeModifier: f.dataTypeModifier,
+    format: 'text',
+  }))
   const rows = arrayMode ? r.rows : r.rows.map((row) => Object.fromEntries(fields.map((f, i) => [f.name, row[i]])))
   return { command: r.command, rowCount: r.rowCount, rowAsArray: arrayMode, rows, fields }
 }
@@ -129,7 +159,10 @@ export async function startNeonHttpGateway(options: NeonHttpGatewayOptions = {})
       client.release()
       return { results }
     } catch (err) {
-      await client.query('ROLLBACK').then(() => client.release(), (e: Error) => client.release(e))
+      await client.query('ROLLBACK').then(
+        () => client.release(),
+        (e: Error) => client.release(e),
+      )
       throw err
     }
   }
@@ -165,8 +198,12 @@ export async function startNeonHttpGateway(options: NeonHttpGatewayOptions = {})
   return {
     endpoint: `http://127.0.0.1:${port}/sql`,
     port,
-    get roundTrips() { return roundTrips },
-    get requests() { return requests },
+    get roundTrips() {
+      return roundTrips
+    },
+    get requests() {
+      return requests
+    },
     resetCounters() {
       roundTrips = 0
       requests = []

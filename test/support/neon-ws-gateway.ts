@@ -122,12 +122,24 @@ export async function startNeonWsGateway(options: NeonWsGatewayOptions = {}): Pr
   return {
     wsProxy: `127.0.0.1:${port}/v1`,
     port,
-    get roundTrips() { return c.roundTrips },
-    get connectionsOpened() { return c.connectionsOpened },
-    get openConnections() { return live.size },
-    get bytesIn() { return c.bytesIn },
-    get bytesOut() { return c.bytesOut },
-    get lastAddress() { return lastAddress },
+    get roundTrips() {
+      return c.roundTrips
+    },
+    get connectionsOpened() {
+      return c.connectionsOpened
+    },
+    get openConnections() {
+      return live.size
+    },
+    get bytesIn() {
+      return c.bytesIn
+    },
+    get bytesOut() {
+      return c.bytesOut
+    },
+    get lastAddress() {
+      return lastAddress
+    },
     resetCounters() {
       c = { roundTrips: 0, connectionsOpened: 0, bytesIn: 0, bytesOut: 0 }
     },

@@ -22,7 +22,13 @@ import mysql from 'mysql2/promise'
 import type { FieldPacket, PoolConnection, ResultSetHeader } from 'mysql2/promise'
 import { setupMariadb } from './mariadb.js'
 
-export interface GatewayMysqlOptions { host: string; port: number; user: string; password: string; database: string }
+export interface GatewayMysqlOptions {
+  host: string
+  port: number
+  user: string
+  password: string
+  database: string
+}
 export interface PlanetscaleGatewayOptions {
   /** Simulated network latency, added once per request before it is executed. */
   delayMs?: number
@@ -45,20 +51,43 @@ export interface PlanetscaleGateway {
   close(): Promise<void>
 }
 
-interface Session { database: string; conn?: PoolConnection; txLost?: boolean; txNext?: boolean }
+interface Session {
+  database: string
+  conn?: PoolConnection
+  txLost?: boolean
+  txNext?: boolean
+}
 type Core = PoolConnection['connection'] & { threadId: number; stream: NodeJS.EventEmitter & { destroyed?: boolean } }
 
 /** MySQL errno → the gRPC code Vitess reports (the rest: Unknown). */
 const GRPC: Record<string, number[]> = {
-  AlreadyExists: [1007, 1022, 1050, 1062, 1586], NotFound: [1049, 1051, 1091, 1146], Aborted: [1213, 1927],
+  AlreadyExists: [1007, 1022, 1050, 1062, 1586],
+  NotFound: [1049, 1051, 1091, 1146],
+  Aborted: [1213, 1927],
   InvalidArgument: [1048, 1052, 1054, 1064, 1110, 1136, 1149, 1241, 1264, 1265, 1292, 1364, 1366, 1406],
-  PermissionDenied: [1044, 1045, 1142, 1143, 1227], FailedPrecondition: [1216, 1217, 1451, 1452, 1792],
-  DeadlineExceeded: [1205, 3024], ResourceExhausted: [1040, 1114, 1203], Unavailable: [2006, 2013],
+  PermissionDenied: [1044, 1045, 1142, 1143, 1227],
+  FailedPrecondition: [1216, 1217, 1451, 1452, 1792],
+  DeadlineExceeded: [1205, 3024],
+  ResourceExhausted: [1040, 1114, 1203],
+  Unavailable: [2006, 2013],
 }
 const INTS: Record<number, string> = { 1: 'INT8', 2: 'INT16', 9: 'INT24', 3: 'INT32', 8: 'INT64' }
 const FIXED: Record<number, string> = {
-  0: 'DECIMAL', 246: 'DECIMAL', 4: 'FLOAT32', 5: 'FLOAT64', 7: 'TIMESTAMP', 10: 'DATE', 14: 'DATE',
-  11: 'TIME', 12: 'DATETIME', 13: 'YEAR', 16: 'BIT', 245: 'JSON', 247: 'ENUM', 248: 'SET', 255: 'GEOMETRY',
+  0: 'DECIMAL',
+  246: 'DECIMAL',
+  4: 'FLOAT32',
+  5: 'FLOAT64',
+  7: 'TIMESTAMP',
+  10: 'DATE',
+  14: 'DATE',
+  11: 'TIME',
+  12: 'DATETIME',
+  13: 'YEAR',
+  16: 'BIT',
+  245: 'JSON',
+  247: 'ENUM',
+  248: 'SET',
+  255: 'GEOMETRY',
 }
 
 /** Vitess type name; undefined for NULL_TYPE, the zero enum value, which protojson leaves out. */
@@ -78,29 +107,53 @@ function vitessType(f: FieldPacket): string | undefined {
 }
 
 /** Drops empty and zero values, as protojson does. */
-const compact = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '' && v !== 0))
+const compact = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== '' && v !== 0))
 
 function encodeField(f: FieldPacket) {
   const type = vitessType(f)
   const charset = type === 'JSON' ? 63 : f.characterSet // MySQL (hence PlanetScale) types JSON as binary
-  return { name: f.name, ...compact({ type, table: f.table, orgTable: f.orgTable, database: f.schema, orgName: f.orgName,
-    columnLength: f.columnLength, charset, decimals: f.decimals, flags: Number(f.flags) }) }
+  return {
+    name: f.name,
+    ...compact({
+      type,
+      table: f.table,
+      orgTable: f.orgTable,
+      database: f.schema,
+      orgName: f.orgName,
+      columnLength: f.columnLength,
+      charset,
+      decimals: f.decimals,
+      flags: Number(f.flags),
+    }),
+  }
 }
 
 function encodeRow(row: Array<Buffer | null>) {
   const present = row.filter((v): v is Buffer => v !== null)
-  return compact({ lengths: row.map((v) => (v === null ? '-1' : String(v.length))), values: Buffer.concat(present).toString('base64') })
+  return compact({
+    lengths: row.map((v) => (v === null ? '-1' : String(v.length))),
+    values: Buffer.concat(present).toString('base64'),
+  })
 }
 
-interface SqlError { errno?: number; sqlState?: string; sqlMessage?: string; message: string; fatal?: boolean }
+interface SqlError {
+  errno?: number
+  sqlState?: string
+  sqlMessage?: string
+  message: string
+  fatal?: boolean
+}
 const isConnectionError = (e: SqlError) => !e.sqlState || e.fatal === true || [1927, 2006, 2013].includes(e.errno ?? 0)
 
 function vitessError(e: SqlError, sql: string, db: string, user: string, grpcCode?: string) {
   const errno = (e.sqlState && e.errno) || 2013 // Node socket errors carry negative errnos
   const grpc = grpcCode ?? Object.keys(GRPC).find((k) => GRPC[k]!.includes(errno)) ?? 'Unknown'
   const desc = `${e.sqlMessage ?? e.message} (errno ${errno}) (sqlstate ${e.sqlState ?? 'HY000'})`
-  return { code: grpc.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase(),
-    message: `target: ${db}.-.primary: vttablet: rpc error: code = ${grpc} desc = ${desc} (CallerID: ${user}): Sql: ${JSON.stringify(sql)}, BindVars: {}` }
+  return {
+    code: grpc.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase(),
+    message: `target: ${db}.-.primary: vttablet: rpc error: code = ${grpc} desc = ${desc} (CallerID: ${user}): Sql: ${JSON.stringify(sql)}, BindVars: {}`,
+  }
 }
 
 export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions = {}): Promise<PlanetscaleGateway> {
@@ -118,7 +171,11 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
   let nextSession = 0
   const typeCast = (field: { buffer(): Buffer | null }) => field.buffer() // the raw text-protocol bytes
 
-  async function run(s: Session, sql: string, retry = true): Promise<[unknown, FieldPacket[] | undefined, PoolConnection]> {
+  async function run(
+    s: Session,
+    sql: string,
+    retry = true,
+  ): Promise<[unknown, FieldPacket[] | undefined, PoolConnection]> {
     const conn = s.conn ?? (await pool.getConnection())
     try {
       if ((currentDb.get(conn.connection) ?? my.database) !== s.database) {
@@ -141,7 +198,10 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
     const reply = (extra: object) => {
       if (s.conn || s.txLost || s.database !== my.database) sessions.set(id, s)
       else sessions.delete(id)
-      return { session: { id, inTransaction: Boolean((s.conn && !s.txNext) || s.txLost), database: s.database }, ...extra }
+      return {
+        session: { id, inTransaction: Boolean((s.conn && !s.txNext) || s.txLost), database: s.database },
+        ...extra,
+      }
     }
     const fail = (e: SqlError, grpc?: string) => reply({ error: vitessError(e, sql, s.database, my.user, grpc) })
     const started = performance.now()
@@ -149,7 +209,10 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
       const ending = /^\s*(commit|rollback)\b(?!\s+to\b)/i.exec(sql)?.[1]?.toLowerCase()
       if (ending) s.txLost = false
       if (ending === 'rollback') return reply({ result: {}, timing: 0 })
-      return fail({ errno: 2013, sqlState: 'HY000', message: `transaction of session ${id} not found: its connection was lost` }, 'Aborted')
+      return fail(
+        { errno: 2013, sqlState: 'HY000', message: `transaction of session ${id} not found: its connection was lost` },
+        'Aborted',
+      )
     }
     let result: unknown, fields: FieldPacket[] | undefined, conn: PoolConnection
     try {
@@ -158,7 +221,8 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
       if (!s.conn || !isConnectionError(err as SqlError)) return fail(err as SqlError)
       s.conn.destroy()
       s.conn = undefined
-      if (s.txNext) s.txNext = false // no transaction had started: only the SET TRANSACTION is lost
+      if (s.txNext)
+        s.txNext = false // no transaction had started: only the SET TRANSACTION is lost
       else s.txLost = true
       return fail(err as SqlError, 'Aborted')
     }
@@ -171,7 +235,8 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
       const schema = header.stateChanges?.schema ?? /^\s*use\s+`?([^`\s;]+)`?\s*;?\s*$/i.exec(sql)?.[1]
       if (schema) currentDb.set(conn.connection, (s.database = schema))
       const inTransaction = (header.serverStatus & 1) !== 0 || (header.serverStatus & 2) === 0
-      if (/^\s*set\s+transaction\b/i.test(sql)) [s.conn, s.txNext] = [conn, true] // held for the transaction it is for
+      if (/^\s*set\s+transaction\b/i.test(sql))
+        [s.conn, s.txNext] = [conn, true] // held for the transaction it is for
       else if (inTransaction) [s.conn, s.txNext] = [conn, false]
       else if (s.conn === conn && !s.txNext) s.conn = undefined
       const asString = (n: number | string) => (String(n) === '0' ? undefined : String(n))
@@ -183,9 +248,17 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
 
   function authorized(req: IncomingMessage): boolean {
     const match = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '')
-    const [user, ...rest] = Buffer.from(match?.[1] ?? '', 'base64').toString('utf8').split(':')
+    const [user, ...rest] = Buffer.from(match?.[1] ?? '', 'base64')
+      .toString('utf8')
+      .split(':')
     // the driver sends the URL's userinfo as it is in the URL: still percent-encoded
-    const decode = (text: string) => { try { return decodeURIComponent(text) } catch { return text } }
+    const decode = (text: string) => {
+      try {
+        return decodeURIComponent(text)
+      } catch {
+        return text
+      }
+    }
     return match !== null && decode(user ?? '') === my.user && decode(rest.join(':')) === my.password
   }
 
@@ -194,13 +267,19 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     if (options.delayMs) await new Promise((r) => setTimeout(r, options.delayMs))
-    const send = (status: number, payload: unknown) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(payload))
+    const send = (status: number, payload: unknown) =>
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(payload))
     const path = req.url?.split('?')[0]
-    if (req.method !== 'POST' || !['/psdb.v1alpha1.Database/Execute', '/psdb.v1alpha1.Database/CreateSession'].includes(path ?? '')) {
+    if (
+      req.method !== 'POST' ||
+      !['/psdb.v1alpha1.Database/Execute', '/psdb.v1alpha1.Database/CreateSession'].includes(path ?? '')
+    ) {
       return send(404, { error: { code: 'not_found', message: `no route for ${req.method} ${path}` } })
     }
-    if (!authorized(req)) return send(401, { error: { code: 'unauthenticated', message: 'invalid username or password' } })
-    if (path?.endsWith('/CreateSession')) return send(200, { session: { id: `gw-${++nextSession}`, inTransaction: false, database: my.database } })
+    if (!authorized(req))
+      return send(401, { error: { code: 'unauthenticated', message: 'invalid username or password' } })
+    if (path?.endsWith('/CreateSession'))
+      return send(200, { session: { id: `gw-${++nextSession}`, inTransaction: false, database: my.database } })
     send(200, await execute(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'))) // bad JSON: 500 below
   }
 
@@ -216,11 +295,16 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
 
   return {
     port,
-    url: (user = my.user, password = my.password) => `http://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`,
-    get roundTrips() { return roundTrips },
+    url: (user = my.user, password = my.password) =>
+      `http://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}`,
+    get roundTrips() {
+      return roundTrips
+    },
     openMysqlConnections: () => [...live].filter((c) => !c.stream.destroyed).length,
     pinnedSessions: () => pinned().size,
-    resetCounters: () => { roundTrips = 0 },
+    resetCounters: () => {
+      roundTrips = 0
+    },
     async killServerConnections(which = 'all') {
       const held = pinned()
       const victims = [...live].filter((c) => which === 'all' || (which === 'pinned') === held.has(c))

@@ -9,4 +9,5 @@ export async function poll(check: () => Promise<boolean>, timeoutMs = 3000): Pro
 }
 
 /** mysql2 gives Buffers where the drivers give Uint8Arrays: compare bytes, not classes. */
-export const plainBytes = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Buffer.isBuffer(v) ? new Uint8Array(v) : v]))
+export const plainBytes = (row: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Buffer.isBuffer(v) ? new Uint8Array(v) : v]))

@@ -21,7 +21,8 @@ export interface PgUrlOptions {
  */
 export function pgUrlFor(hostPort = `${PG_HOST}:${PG_PORT}`, options: PgUrlOptions = {}): string {
   const auth = options.password === undefined ? 'postgres' : `postgres:${encodeURIComponent(options.password)}`
-  const query = options.applicationName === undefined ? '' : `?application_name=${encodeURIComponent(options.applicationName)}`
+  const query =
+    options.applicationName === undefined ? '' : `?application_name=${encodeURIComponent(options.applicationName)}`
   return `postgres://${auth}@${hostPort}/${options.database ?? 'test'}${query}`
 }
 
@@ -76,7 +77,11 @@ export async function pgConnectionCount(applicationName?: string): Promise<numbe
 }
 
 /** Polls until pgConnectionCount(applicationName) equals `expected` (backends exit asynchronously). */
-export async function waitForConnectionCount(expected: number, applicationName?: string, timeoutMs = 3000): Promise<number> {
+export async function waitForConnectionCount(
+  expected: number,
+  applicationName?: string,
+  timeoutMs = 3000,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const n = await pgConnectionCount(applicationName)

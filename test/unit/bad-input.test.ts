@@ -9,7 +9,6 @@ import { thrown } from '../support/thrown.js'
 
 // Construct only: nothing here opens a connection (':memory:' libSQL is never queried).
 
-
 async function rejected(promise: Promise<unknown>): Promise<LazyDbError> {
   const error = await promise.then(
     () => undefined,
@@ -37,8 +36,16 @@ describe('cloudflare withRegistry', () => {
     ['null handlers', () => withRegistry(() => registry, null as never), 'second argument'],
     ['no handlers at all', () => withRegistry(() => registry, undefined as never), 'second argument'],
     ['a string handlers', () => withRegistry(() => registry, 'fetch' as never), 'second argument'],
-    ['fetch that is not a function', () => withRegistry(() => registry, { fetch: 5 as never }), 'fetch must be a function'],
-    ['scheduled: null', () => withRegistry(() => registry, { scheduled: null as never }), 'scheduled must be a function'],
+    [
+      'fetch that is not a function',
+      () => withRegistry(() => registry, { fetch: 5 as never }),
+      'fetch must be a function',
+    ],
+    [
+      'scheduled: null',
+      () => withRegistry(() => registry, { scheduled: null as never }),
+      'scheduled must be a function',
+    ],
     ['an empty handlers object', () => withRegistry(() => registry, {}), 'no handler'],
     ['a handler it would drop', () => withRegistry(() => registry, { fetch, email: fetch } as never), '"email"'],
   ])('rejects %s with INVALID_ARGUMENT at the call', (_what, call, names) => {
@@ -63,21 +70,39 @@ describe('hono lazydb', () => {
     ['null', null],
     ['a registry factory', () => registry],
   ])('rejects %s as the registry at lazydb() time', (_what, value) => {
-    expectFix(thrown(() => lazydb(value as never)), 'INVALID_ARGUMENT', 'must be a Registry')
+    expectFix(
+      thrown(() => lazydb(value as never)),
+      'INVALID_ARGUMENT',
+      'must be a Registry',
+    )
   })
 
   it('rejects a call without a context or next() as a LazyDbError, not a TypeError', async () => {
     const middleware = lazydb(registry)
     expectFix(await rejected(middleware(null as never, next)), 'INVALID_ARGUMENT', 'Hono context')
-    expectFix(await rejected(middleware({ set: () => undefined } as never, undefined as never)), 'INVALID_ARGUMENT', 'next()')
+    expectFix(
+      await rejected(middleware({ set: () => undefined } as never, undefined as never)),
+      'INVALID_ARGUMENT',
+      'next()',
+    )
   })
 })
 
 describe('driver factories', () => {
   const url = 'postgres://user@host.example/db'
   it.each([
-    ['planetscale(url, 5)', () => planetscale('mysql://u@host.example/db', 5 as never), 'planetscale() options', 'number'],
-    ['planetscale(url, [])', () => planetscale('mysql://u@host.example/db', [] as never), 'planetscale() options', 'an array'],
+    [
+      'planetscale(url, 5)',
+      () => planetscale('mysql://u@host.example/db', 5 as never),
+      'planetscale() options',
+      'number',
+    ],
+    [
+      'planetscale(url, [])',
+      () => planetscale('mysql://u@host.example/db', [] as never),
+      'planetscale() options',
+      'an array',
+    ],
     ['libsql(url, "x")', () => libsql(':memory:', 'x' as never), 'libsql() options', 'a string'],
     ['libsql(url, true)', () => libsql(':memory:', true as never), 'libsql() options', 'boolean'],
     ['neon(url, null)', () => neon(url, null as never), 'neon() options', 'null'],
@@ -99,7 +124,11 @@ describe('driver factories', () => {
   })
 
   it('still builds with the options left out or given as an object', () => {
-    expect(() => [planetscale('mysql://u@host.example/db'), libsql(':memory:', {}), neon(url, { driver: 'neon-ws' })]).not.toThrow()
+    expect(() => [
+      planetscale('mysql://u@host.example/db'),
+      libsql(':memory:', {}),
+      neon(url, { driver: 'neon-ws' }),
+    ]).not.toThrow()
   })
 })
 
@@ -120,13 +149,21 @@ describe('libSQL options are checked at construction', () => {
     ['fetch', 'fetch'],
     ['createClient', {}],
   ])('%s: %s → CONFIG_INVALID naming the option', (name, value) => {
-    const error = thrown(() => new Registry({ database: libsql(':memory:', { [name]: value }), extra: { other: { url: ':memory:', [name]: value } } }))
+    const error = thrown(
+      () =>
+        new Registry({
+          database: libsql(':memory:', { [name]: value }),
+          extra: { other: { url: ':memory:', [name]: value } },
+        }),
+    )
     expectFix(error, 'CONFIG_INVALID', `option ${name} must be`)
     expect(error.database).toBe('default')
   })
 
   it('names the alias of an extra database given as { url, … }', () => {
-    const error = thrown(() => new Registry({ database: ':memory:', extra: { cache: { url: ':memory:', intMode: 'huge' } } }))
+    const error = thrown(
+      () => new Registry({ database: ':memory:', extra: { cache: { url: ':memory:', intMode: 'huge' } } }),
+    )
     expectFix(error, 'CONFIG_INVALID', 'intMode')
     expect(error.database).toBe('cache')
   })
@@ -140,7 +177,16 @@ describe('libSQL options are checked at construction', () => {
 
   it('accepts every option of the right type', async () => {
     const r = new Registry({
-      database: libsql(':memory:', { intMode: 'bigint', tls: false, concurrency: 0, timeout: 100, authToken: 't', syncInterval: 5, offline: false, readYourWrites: true }),
+      database: libsql(':memory:', {
+        intMode: 'bigint',
+        tls: false,
+        concurrency: 0,
+        timeout: 100,
+        authToken: 't',
+        syncInterval: 5,
+        offline: false,
+        readYourWrites: true,
+      }),
       warn: false,
     })
     const { rows } = await r.database.query<{ n: bigint }>('select 1 as n')
@@ -215,19 +261,31 @@ describe('Registry.fromEnv', () => {
   })
 
   it('still says DATABASE_URL is not set when it is missing or undefined', () => {
-    expectFix(thrown(() => Registry.fromEnv({ DATABASE_URL: undefined, OTHER: 1 })), 'CONFIG_INVALID', 'DATABASE_URL is not set')
+    expectFix(
+      thrown(() => Registry.fromEnv({ DATABASE_URL: undefined, OTHER: 1 })),
+      'CONFIG_INVALID',
+      'DATABASE_URL is not set',
+    )
   })
 
   it.each([
     ['null', null],
     ['a number', 5],
   ])('rejects %s as options', (_what, options) => {
-    expectFix(thrown(() => Registry.fromEnv({ DATABASE_URL: ':memory:' }, options as never)), 'CONFIG_INVALID', 'Registry.fromEnv() options')
+    expectFix(
+      thrown(() => Registry.fromEnv({ DATABASE_URL: ':memory:' }, options as never)),
+      'CONFIG_INVALID',
+      'Registry.fromEnv() options',
+    )
   })
 })
 
 describe('Registry.fromEnv options that cannot be a cache key', () => {
   it('a BigInt option is a CONFIG_INVALID, not a TypeError from JSON.stringify', () => {
-    expectFix(thrown(() => Registry.fromEnv({ DATABASE_URL: ':memory:' }, { retry: { attempts: 1n as never } })), 'CONFIG_INVALID', 'plain data')
+    expectFix(
+      thrown(() => Registry.fromEnv({ DATABASE_URL: ':memory:' }, { retry: { attempts: 1n as never } })),
+      'CONFIG_INVALID',
+      'plain data',
+    )
   })
 })

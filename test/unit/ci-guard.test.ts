@@ -15,8 +15,12 @@ describe('a suite whose server is missing', () => {
   it('fails under CI=true, naming the server and how to start it', async () => {
     vi.stubEnv('CI', 'true')
     const port = await closedPort()
-    await expect(requirePostgres(`postgres://postgres@127.0.0.1:${port}/test`)).rejects.toThrow(/PostgreSQL on 127\.0\.0\.1:\d+ .*required under CI.*pg_ctlcluster/)
-    await expect(requireMariadb({ socket: '/nonexistent/mysqld.sock', port })).rejects.toThrow(/MariaDB is required under CI.*mariadbd/)
+    await expect(requirePostgres(`postgres://postgres@127.0.0.1:${port}/test`)).rejects.toThrow(
+      /PostgreSQL on 127\.0\.0\.1:\d+ .*required under CI.*pg_ctlcluster/,
+    )
+    await expect(requireMariadb({ socket: '/nonexistent/mysqld.sock', port })).rejects.toThrow(
+      /MariaDB is required under CI.*mariadbd/,
+    )
   })
 
   it('skips elsewhere, with a message naming what to start', async () => {
@@ -25,6 +29,9 @@ describe('a suite whose server is missing', () => {
     const port = await closedPort()
     await expect(requirePostgres(`postgres://postgres@127.0.0.1:${port}/test`)).resolves.toBe(false)
     await expect(requireMariadb({ socket: '/nonexistent/mysqld.sock', port })).resolves.toBe(false)
-    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(/Skipping .*PostgreSQL.*pg_ctlcluster/), expect.stringMatching(/MariaDB is not running.*mariadbd/)])
+    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+      expect.stringMatching(/Skipping .*PostgreSQL.*pg_ctlcluster/),
+      expect.stringMatching(/MariaDB is not running.*mariadbd/),
+    ])
   })
 })

@@ -6,8 +6,6 @@ import { planetscale } from 'lazydb/planetscale'
 import { exposed } from '../support/exposed.js'
 import { thrown } from '../support/thrown.js'
 
-
-
 describe('config checked at construction', () => {
   it.each([
     ['a bad URL', 'postgres://'],
@@ -35,8 +33,12 @@ describe('config checked at construction', () => {
 
   it('rejects a missing default database and an unknown driver or scope', () => {
     expect(thrown(() => new Registry({ database: undefined as never })).message).toMatch(/"default": no URL/)
-    expect(thrown(() => new Registry({ database: { url: ':memory:', driver: 'oracle' as never } })).message).toMatch(/unknown driver/)
-    expect(thrown(() => new Registry({ database: { url: ':memory:', scope: 'forever' as never } })).message).toMatch(/warm.*request/)
+    expect(thrown(() => new Registry({ database: { url: ':memory:', driver: 'oracle' as never } })).message).toMatch(
+      /unknown driver/,
+    )
+    expect(thrown(() => new Registry({ database: { url: ':memory:', scope: 'forever' as never } })).message).toMatch(
+      /warm.*request/,
+    )
     expect(thrown(() => new Registry({ database: ':memory:', extra: { '': ':memory:' } })).code).toBe('CONFIG_INVALID')
   })
 
@@ -55,29 +57,59 @@ describe('config checked at construction', () => {
     })
     const drivers = Object.fromEntries(Object.entries(registry.extra).map(([k, d]) => [k, d.driver]))
     expect(registry.database.driver).toBe('neon-http')
-    expect(drivers).toEqual({ ws: 'neon-ws', forced: 'neon-ws', mysql: 'planetscale', gateway: 'planetscale', turso: 'libsql', file: 'libsql', memory: 'libsql' })
+    expect(drivers).toEqual({
+      ws: 'neon-ws',
+      forced: 'neon-ws',
+      mysql: 'planetscale',
+      gateway: 'planetscale',
+      turso: 'libsql',
+      file: 'libsql',
+      memory: 'libsql',
+    })
   })
 
   it("checks a registered driver's options at construction, with no I/O", () => {
-    const neonError = thrown(() => new Registry({ database: neon('postgres://u:p@db.example.com/app', { fetchEndpoint: 5 as never }), extra: {} }))
+    const neonError = thrown(
+      () =>
+        new Registry({ database: neon('postgres://u:p@db.example.com/app', { fetchEndpoint: 5 as never }), extra: {} }),
+    )
     expect(neonError).toMatchObject({ code: 'CONFIG_INVALID', database: 'default' })
     expect(neonError.message).toMatch(/fetchEndpoint/)
-    const viaUrl = thrown(() => new Registry({ database: ':memory:', extra: { orders: { url: 'postgres://u:p@h/db?transport=ws', max: 0 } } }))
+    const viaUrl = thrown(
+      () =>
+        new Registry({ database: ':memory:', extra: { orders: { url: 'postgres://u:p@h/db?transport=ws', max: 0 } } }),
+    )
     expect(viaUrl).toMatchObject({ code: 'CONFIG_INVALID', database: 'orders' })
     expect(viaUrl.message).toMatch(/\bmax\b/)
     const psError = thrown(() => new Registry({ database: planetscale('mysql://u:p@h/db', { cast: 'int' as never }) }))
     expect(psError).toMatchObject({ code: 'CONFIG_INVALID', database: 'default' })
     expect(psError.message).toMatch(/cast must be a function/)
-    expect(new Registry({ database: neon('postgres://u:p@h/db', { fetchEndpoint: 'http://127.0.0.1:1/sql' }) }).stats().databases.default!.connects).toBe(0)
+    expect(
+      new Registry({ database: neon('postgres://u:p@h/db', { fetchEndpoint: 'http://127.0.0.1:1/sql' }) }).stats()
+        .databases.default!.connects,
+    ).toBe(0)
   })
 
   it('picks the lifetime per platform and transport', () => {
     const on = (platform: 'cloudflare' | 'aws-lambda' | 'vercel-edge') =>
-      new Registry({ database: 'postgres://u:p@h/db?transport=ws', extra: { http: 'postgres://u:p@h/db', turso: 'libsql://x.turso.io', tursoWs: 'wss://x.turso.io' }, platform }).stats().databases
+      new Registry({
+        database: 'postgres://u:p@h/db?transport=ws',
+        extra: { http: 'postgres://u:p@h/db', turso: 'libsql://x.turso.io', tursoWs: 'wss://x.turso.io' },
+        platform,
+      }).stats().databases
     // @libsql/client sends libsql:// over HTTPS: warm everywhere; only ws(s):// holds a socket.
-    expect(on('cloudflare')).toMatchObject({ default: { scope: 'request' }, http: { scope: 'warm' }, turso: { scope: 'warm' }, tursoWs: { scope: 'request' } })
+    expect(on('cloudflare')).toMatchObject({
+      default: { scope: 'request' },
+      http: { scope: 'warm' },
+      turso: { scope: 'warm' },
+      tursoWs: { scope: 'request' },
+    })
     expect(on('vercel-edge')).toMatchObject({ default: { scope: 'request' }, http: { scope: 'warm' } })
-    expect(on('aws-lambda')).toMatchObject({ default: { scope: 'warm' }, http: { scope: 'warm' }, turso: { scope: 'warm' } })
+    expect(on('aws-lambda')).toMatchObject({
+      default: { scope: 'warm' },
+      http: { scope: 'warm' },
+      turso: { scope: 'warm' },
+    })
   })
 })
 

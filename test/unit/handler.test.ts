@@ -78,12 +78,16 @@ describe('handler', () => {
         seen.push(req)
         return Registry.fromEnv(env)
       },
-      async (req: string, _env: Record<string, string>) => `${req}:${(await Registry.fromEnv({ DATABASE_URL: ':memory:' }).database.query('select 7 as x')).rows[0]!.x}`,
+      async (req: string, _env: Record<string, string>) =>
+        `${req}:${(await Registry.fromEnv({ DATABASE_URL: ':memory:' }).database.query('select 7 as x')).rows[0]!.x}`,
     )
     expect(await fn('a', { DATABASE_URL: ':memory:' })).toBe('a:7')
     expect(await fn('b', { DATABASE_URL: ':memory:' })).toBe('b:7')
     expect(seen).toEqual(['a', 'b'])
-    const wrong = handler(() => 'not a registry' as never, async () => 1)
+    const wrong = handler(
+      () => 'not a registry' as never,
+      async () => 1,
+    )
     await expect(wrong()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
   })
 
@@ -134,7 +138,10 @@ describe('handler', () => {
 
   it('gives each operation its own connection, with a warning, for request scope outside handler', async () => {
     const warnings: WarningEvent[] = []
-    const registry = new Registry({ database: { url: fileUrl(), scope: 'request' }, on: { warning: (w) => warnings.push(w) } })
+    const registry = new Registry({
+      database: { url: fileUrl(), scope: 'request' },
+      on: { warning: (w) => warnings.push(w) },
+    })
     await registry.database.query('select 1')
     await registry.database.query('select 1')
     expect(registry.stats().databases.default).toMatchObject({ connects: 2, closes: 2 })

@@ -37,7 +37,9 @@ describe('detectPlatform', () => {
   })
 
   it('recognises Workers and Vercel Edge by their globals, before any environment variable', async () => {
-    expect(await detectWith({ AWS_LAMBDA_FUNCTION_NAME: 'fn' }, { navigator: { userAgent: 'Cloudflare-Workers' } })).toBe('cloudflare')
+    expect(
+      await detectWith({ AWS_LAMBDA_FUNCTION_NAME: 'fn' }, { navigator: { userAgent: 'Cloudflare-Workers' } }),
+    ).toBe('cloudflare')
     expect(await detectWith({ VERCEL: '1' }, { navigator: undefined, EdgeRuntime: 'edge-runtime' })).toBe('vercel-edge')
   })
 })
@@ -57,10 +59,14 @@ describe('lazydb/cloudflare: scheduled and queue events', () => {
 
     const worker = withRegistry((env: { TAG: string }) => (env.TAG === 'cron' ? registry : undefined!), {
       async scheduled(controller, env) {
-        await registry.database.query('insert into runs values (?, ?)', [env.TAG, (controller as { cron: string }).cron])
+        await registry.database.query('insert into runs values (?, ?)', [
+          env.TAG,
+          (controller as { cron: string }).cron,
+        ])
       },
       async queue(batch) {
-        for (const message of (batch as { messages: { body: string }[] }).messages) await registry.database.query('insert into runs values (?, ?)', ['queue', message.body])
+        for (const message of (batch as { messages: { body: string }[] }).messages)
+          await registry.database.query('insert into runs values (?, ?)', ['queue', message.body])
       },
     })
     expect(Object.keys(worker).sort()).toEqual(['queue', 'scheduled'])
@@ -80,11 +86,17 @@ describe('lazydb/cloudflare: scheduled and queue events', () => {
     expect(closes).toEqual(['request-end', 'request-end'])
 
     // One connection per event (three queue messages shared one), each closed after its event.
-    expect(registry.stats().databases.default).toMatchObject({ scope: 'request', connects: connectsBefore + 2, errors: 0 })
+    expect(registry.stats().databases.default).toMatchObject({
+      scope: 'request',
+      connects: connectsBefore + 2,
+      errors: 0,
+    })
     expect(registry.stats().invocations.total).toBe(2)
     expect(registry.database.isConnected).toBe(false)
     await registry.connect()
-    const { rows } = await registry.database.query<{ kind: string; item: string }>('select kind, item from runs order by rowid')
+    const { rows } = await registry.database.query<{ kind: string; item: string }>(
+      'select kind, item from runs order by rowid',
+    )
     expect(rows.map((r) => `${r.kind}:${r.item}`)).toEqual(['cron:*/5 * * * *', 'queue:a', 'queue:b', 'queue:c'])
     await registry.disconnect()
   })

@@ -29,7 +29,9 @@ describe('Registry', () => {
 
   it('creates exactly one driver client for 100 concurrent first queries', async () => {
     const registry = new Registry({ database: fileUrl(), warn: false })
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => registry.database.query<{ i: number }>('select ? as i', [i])))
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => registry.database.query<{ i: number }>('select ? as i', [i])),
+    )
     expect(results.map((r) => r.rows[0]!.i)).toEqual(Array.from({ length: 100 }, (_, i) => i))
     expect(registry.stats().databases.default).toMatchObject({ connects: 1, queries: 100 })
     await registry.disconnect()
@@ -65,7 +67,11 @@ describe('Registry', () => {
 
   it('is reference-counted: connect twice, disconnect once stays connected', async () => {
     const closes: string[] = []
-    const registry = new Registry({ database: fileUrl(), extra: { other: fileUrl() }, on: { close: (e) => closes.push(e.database) } })
+    const registry = new Registry({
+      database: fileUrl(),
+      extra: { other: fileUrl() },
+      on: { close: (e) => closes.push(e.database) },
+    })
     await registry.connect()
     await registry.connect()
     expect(registry.database.isConnected && registry.extra.other!.isConnected).toBe(true)
@@ -92,7 +98,11 @@ describe('Registry', () => {
   it('disconnects those that succeeded when one database fails to connect, naming every failed alias', async () => {
     const blocker = dirs.file('blocked-too')
     writeFileSync(blocker, '')
-    const registry = new Registry({ database: fileUrl(), extra: { broken: `file:${blocker}/a.db`, alsoBroken: `file:${blocker}/b.db` }, warn: false })
+    const registry = new Registry({
+      database: fileUrl(),
+      extra: { broken: `file:${blocker}/a.db`, alsoBroken: `file:${blocker}/b.db` },
+      warn: false,
+    })
     const error = (await registry.connect().catch((e: unknown) => e)) as LazyDbError
     expect(error.code).toBe('CONNECT_FAILED')
     expect(error.message).toContain('"broken"')
@@ -139,7 +149,11 @@ describe('Registry', () => {
 
   it('reports platform, invocations and per-database stats', async () => {
     const registry = new Registry({ database: fileUrl(), platform: 'aws-lambda', warn: false })
-    expect(registry.stats()).toMatchObject({ platform: 'aws-lambda', invocations: { total: 0 }, databases: { default: { driver: 'libsql', scope: 'warm' } } })
+    expect(registry.stats()).toMatchObject({
+      platform: 'aws-lambda',
+      invocations: { total: 0 },
+      databases: { default: { driver: 'libsql', scope: 'warm' } },
+    })
   })
 })
 
@@ -175,7 +189,11 @@ describe('hooks', () => {
 describe('the NOT_CONNECTED warning', () => {
   it('is emitted once per database outside handler and connect(), through on.warning', async () => {
     const warnings: WarningEvent[] = []
-    const registry = new Registry({ database: fileUrl(), extra: { other: fileUrl() }, on: { warning: (w) => warnings.push(w) } })
+    const registry = new Registry({
+      database: fileUrl(),
+      extra: { other: fileUrl() },
+      on: { warning: (w) => warnings.push(w) },
+    })
     await registry.database.query('select 1')
     await registry.database.query('select 1')
     await registry.extra.other!.query('select 1')

@@ -8,7 +8,11 @@ import { WriteTurns } from './write-turns.js'
 
 function toResult(rs: ResultSet): QueryResult {
   const rows = rs.rows as unknown as Record<string, unknown>[]
-  const result: QueryResult = { rows, rowCount: rs.columns.length > 0 ? rs.rows.length : rs.rowsAffected, columns: rs.columns }
+  const result: QueryResult = {
+    rows,
+    rowCount: rs.columns.length > 0 ? rs.rows.length : rs.rowsAffected,
+    columns: rs.columns,
+  }
   if (rs.rowsAffected > 0 && rs.lastInsertRowid !== undefined) result.lastInsertId = String(rs.lastInsertRowid)
   return result
 }
@@ -113,7 +117,11 @@ export class LibsqlClient implements DriverClient {
   }
 
   async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
-    const run = () => this.raw.batch(statements.map((s) => statement(s.text, s.params)), 'write')
+    const run = () =>
+      this.raw.batch(
+        statements.map((s) => statement(s.text, s.params)),
+        'write',
+      )
     await this.#settle()
     const results = this.#turns === undefined ? await run() : await this.#turns.inTurn(run)
     return results.map(toResult)

@@ -18,7 +18,11 @@ export type { LibsqlOptions } from './options.js'
  */
 export function libsql(url: string, options?: LibsqlOptions): Database {
   if (options !== undefined && !isOptionsObject(options)) {
-    throw configError(undefined, `libsql() options must be an object (got ${describeValue(options)})`, 'Pass libsql(url, { authToken }) or leave the options out')
+    throw configError(
+      undefined,
+      `libsql() options must be an object (got ${describeValue(options)})`,
+      'Pass libsql(url, { authToken }) or leave the options out',
+    )
   }
   return new Database({ ...options, url, driver: 'libsql' })
 }
@@ -26,12 +30,15 @@ export function libsql(url: string, options?: LibsqlOptions): Database {
 /** `file:` databases are created on first use, directory included. */
 function ensureDirectory(url: string): void {
   if (!url.startsWith('file:')) return
-  const path = url.slice('file:'.length).replace(/^\/\/(?=\/)/, '').split('?')[0]!
+  const path = url
+    .slice('file:'.length)
+    .replace(/^\/\/(?=\/)/, '')
+    .split('?')[0]!
   const slash = path.lastIndexOf('/')
   if (slash <= 0) return
-  const fs = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:fs') as
-    | { mkdirSync(path: string, options: { recursive: boolean }): void }
-    | undefined
+  const fs = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+    'node:fs',
+  ) as { mkdirSync(path: string, options: { recursive: boolean }): void } | undefined
   fs?.mkdirSync(decodeURIComponent(path.slice(0, slash)), { recursive: true })
 }
 

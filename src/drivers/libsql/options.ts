@@ -37,7 +37,11 @@ export function checkOptions(config: DriverConfig): void {
   for (const [name, [ok, expected]] of Object.entries(OPTIONS)) {
     const value = config.options[name]
     if (value !== undefined && !ok(value)) {
-      throw configError(config.alias, `the libSQL option ${name} must be ${expected} (got ${describeValue(value)})`, `Pass ${name} as ${expected}, or leave it out`)
+      throw configError(
+        config.alias,
+        `the libSQL option ${name} must be ${expected} (got ${describeValue(value)})`,
+        `Pass ${name} as ${expected}, or leave it out`,
+      )
     }
   }
 }

@@ -44,7 +44,8 @@ export function classifyNeon(error: unknown): ErrorInfo {
   if (typeof error !== 'object' || error === null || error instanceof LazyDbError) return {}
   const e = error as Record<string, unknown>
   const atConnect = beforeAnyStatement.has(error)
-  const code = typeof e.code === 'string' && SQLSTATE.test(e.code) && classifyNetwork(error) === undefined ? e.code : undefined
+  const code =
+    typeof e.code === 'string' && SQLSTATE.test(e.code) && classifyNetwork(error) === undefined ? e.code : undefined
   if (code !== undefined) {
     const info: ErrorInfo = { sqlState: code }
     if (typeof e.constraint === 'string') info.constraint = e.constraint

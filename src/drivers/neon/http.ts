@@ -39,7 +39,9 @@ function swapIn(globals: Globals | undefined): unknown[] {
 
 function restore(saved: unknown[]): void {
   const opts = neonConfig.opts as Record<string, unknown>
-  GLOBAL_ONLY.forEach((name, i) => (opts[name] = saved[i]))
+  GLOBAL_ONLY.forEach((name, i) => {
+    opts[name] = saved[i]
+  })
 }
 
 /** Sends the driver's lazy query (its `then` sends it) with the database's globals in place. */
@@ -54,7 +56,11 @@ function send<T>(globals: Globals | undefined, query: PromiseLike<T>): PromiseLi
 }
 
 /** `sql.transaction` starts at once (not lazily), so the call itself runs inside the swap. */
-function sendTransaction(globals: Globals | undefined, sql: Sql, queries: Parameters<Sql['transaction']>[0] & unknown[]): Promise<ResultLike[]> {
+function sendTransaction(
+  globals: Globals | undefined,
+  sql: Sql,
+  queries: Parameters<Sql['transaction']>[0] & unknown[],
+): Promise<ResultLike[]> {
   if (noGlobals(globals)) return sql.transaction(queries) as Promise<ResultLike[]>
   const saved = swapIn(globals)
   try {
@@ -92,7 +98,10 @@ class NeonHttpClient implements DriverClient {
     const sql = this.raw
     const values = positional(params)
     if (schema === undefined) return toResult(await send(this.#globals, sql.query(text, values)))
-    const results = await sendTransaction(this.#globals, sql, [sql.query(SET_SEARCH_PATH, [searchPathValue(schema)]), sql.query(text, values)])
+    const results = await sendTransaction(this.#globals, sql, [
+      sql.query(SET_SEARCH_PATH, [searchPathValue(schema)]),
+      sql.query(text, values),
+    ])
     return toResult(results[1]!)
   }
 

@@ -72,7 +72,11 @@ function transportOf(url: string): string | undefined {
  */
 export function neon(url: string, options?: NeonOptions): Database {
   if (options !== undefined && !isOptionsObject(options)) {
-    throw configError(undefined, `neon() options must be an object (got ${describeValue(options)})`, "Pass neon(url, { driver: 'neon-ws' }) or leave the options out")
+    throw configError(
+      undefined,
+      `neon() options must be an object (got ${describeValue(options)})`,
+      "Pass neon(url, { driver: 'neon-ws' }) or leave the options out",
+    )
   }
   const driver = options?.driver ?? (typeof url === 'string' && transportOf(url) === 'ws' ? 'neon-ws' : 'neon-http')
   return new Database({ ...options, url, driver })

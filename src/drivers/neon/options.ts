@@ -26,7 +26,11 @@ export function checkNeonOptions(config: DriverConfig): void {
   for (const [name, ok] of Object.entries(KINDS)) {
     const value = config.options[name]
     if (value !== undefined && !ok(value)) {
-      throw configError(config.alias, `the Neon option ${name} has an invalid value (${typeof value})`, 'See the neon() options in lazydb/neon')
+      throw configError(
+        config.alias,
+        `the Neon option ${name} has an invalid value (${typeof value})`,
+        'See the neon() options in lazydb/neon',
+      )
     }
   }
 }

@@ -18,7 +18,11 @@ interface PgQuery {
   prepare(connection: unknown): void
 }
 
-type PgQueryClass = new (config: { text: string; values?: unknown[]; callback?: (error: Error | null, result: unknown) => void }) => PgQuery
+type PgQueryClass = new (config: {
+  text: string
+  values?: unknown[]
+  callback?: (error: Error | null, result: unknown) => void
+}) => PgQuery
 
 /** @internal For tests: turn pipelining off to exercise the BEGIN … COMMIT fallback. */
 export const neonWsInternals = { pipelining: true }
@@ -26,7 +30,9 @@ export const neonWsInternals = { pipelining: true }
 function queryClass(): PgQueryClass | undefined {
   const candidate = (Client as unknown as { Query?: PgQueryClass }).Query
   const proto = candidate?.prototype as Partial<PgQuery> | undefined
-  return neonWsInternals.pipelining && typeof proto?.prepare === 'function' && typeof proto.submit === 'function' ? candidate : undefined
+  return neonWsInternals.pipelining && typeof proto?.prepare === 'function' && typeof proto.submit === 'function'
+    ? candidate
+    : undefined
 }
 
 export interface Bound {
@@ -58,7 +64,10 @@ function pipeline(session: SessionLike, Query: PgQueryClass, statements: readonl
         parsedStatements: {},
         parse: (msg: unknown) => writes.push(() => connection.parse(msg)),
         bind: (msg: Parameters<PgConnection['bind']>[0]) => {
-          msg.values?.forEach((value, index) => msg.valueMapper?.(value, index)) // encode now: throws before anything is sent
+          // Encode now: a bad value throws before anything is sent.
+          msg.values?.forEach((value, index) => {
+            msg.valueMapper?.(value, index)
+          })
           writes.push(() => connection.bind(msg))
         },
         describe: (msg: unknown) => writes.push(() => connection.describe(msg)),
@@ -80,7 +89,11 @@ function pipeline(session: SessionLike, Query: PgQueryClass, statements: readonl
 }
 
 /** The fallback when pipelining is unavailable: BEGIN (+ search_path), each statement, COMMIT. */
-async function inTransaction(session: SessionLike, statements: readonly Bound[], schema: string | undefined): Promise<ResultLike[]> {
+async function inTransaction(
+  session: SessionLike,
+  statements: readonly Bound[],
+  schema: string | undefined,
+): Promise<ResultLike[]> {
   await beginOn(session, undefined, schema)
   try {
     const results: ResultLike[] = []
@@ -94,11 +107,19 @@ async function inTransaction(session: SessionLike, statements: readonly Bound[],
 }
 
 /** Statements atomically, with the schema's search_path for them only: one round trip when pipelined. */
-export async function runAtomically(session: SessionLike, statements: readonly Bound[], schema: string | undefined): Promise<ResultLike[]> {
+export async function runAtomically(
+  session: SessionLike,
+  statements: readonly Bound[],
+  schema: string | undefined,
+): Promise<ResultLike[]> {
   const Query = queryClass()
   // A blank statement answers EmptyQueryResponse instead of a result: keep those on the simple path.
-  if (Query === undefined || statements.some((s) => s.text.trim() === '')) return inTransaction(session, statements, schema)
+  if (Query === undefined || statements.some((s) => s.text.trim() === ''))
+    return inTransaction(session, statements, schema)
   if (schema === undefined) return pipeline(session, Query, statements)
-  const results = await pipeline(session, Query, [{ text: SET_SEARCH_PATH, values: [searchPathValue(schema)] }, ...statements])
+  const results = await pipeline(session, Query, [
+    { text: SET_SEARCH_PATH, values: [searchPathValue(schema)] },
+    ...statements,
+  ])
   return results.slice(1)
 }

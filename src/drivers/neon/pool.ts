@@ -5,13 +5,27 @@
 // when it closes the Pool under them (pg-pool's end() leaves them pending forever).
 import { Client, Pool, type PoolClient } from '@neondatabase/serverless'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
-import { ClientClosedError, type Driver, type DriverClient, type DriverConfig, type DriverTransaction } from '../contract.js'
+import {
+  ClientClosedError,
+  type Driver,
+  type DriverClient,
+  type DriverConfig,
+  type DriverTransaction,
+} from '../contract.js'
 import { manualTransactionError } from '../manual-transaction.js'
 import { nextTurn, SETTLE_AFTER_IDLE_MS } from '../settle-io.js'
 import { asError, classifyNeon, connectFailure, connectionBroken } from './errors.js'
 import { checkNeonOptions } from './options.js'
 import { runAtomically } from './pipeline.js'
-import { beginOn, CLOSE_TIMEOUT_MS, configure, destroyClient, SessionTransaction, socketSettings, type Closable } from './session.js'
+import {
+  beginOn,
+  CLOSE_TIMEOUT_MS,
+  configure,
+  destroyClient,
+  SessionTransaction,
+  socketSettings,
+  type Closable,
+} from './session.js'
 import { driverUrl, positional, searchPathSql, toResult } from './sql.js'
 
 /** False once the client's WebSocket is closing or closed (`readyState` 2 or 3), which it knows before pg does. */
@@ -54,7 +68,9 @@ class NeonPoolClient implements DriverClient {
       this.#lostIdle = false
       const state: PooledConnection = { status: 'I' }
       this.#connections.set(client, state)
-      const connection = (client as unknown as { connection?: { on?(event: string, fn: (msg: { status?: string }) => void): void } }).connection
+      const connection = (
+        client as unknown as { connection?: { on?(event: string, fn: (msg: { status?: string }) => void): void } }
+      ).connection
       connection?.on?.('readyForQuery', (msg) => {
         if (typeof msg?.status === 'string') state.status = msg.status
       })
@@ -140,7 +156,6 @@ class NeonPoolClient implements DriverClient {
   async execute(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
     const values = positional(params)
     const client = await this.#checkout()
-    let broken = false
     let result: QueryResult
     try {
       if (schema === undefined) result = toResult(await client.query(text, values))
@@ -149,11 +164,10 @@ class NeonPoolClient implements DriverClient {
       else if (values.length === 0) result = toResult(await client.query(`${searchPathSql(schema)}; ${text}`))
       else result = toResult((await runAtomically(client, [{ text, values }], schema))[0]!)
     } catch (error) {
-      broken = connectionBroken(error)
+      await this.#giveBack(client, connectionBroken(error))
       throw asError(error)
-    } finally {
-      if (await this.#giveBack(client, broken)) throw manualTransactionError(this.#config, true)
     }
+    if (await this.#giveBack(client, false)) throw manualTransactionError(this.#config, true)
     return result
   }
 
@@ -161,16 +175,14 @@ class NeonPoolClient implements DriverClient {
     const bound = statements.map((s) => ({ text: s.text, values: positional(s.params) }))
     if (bound.length === 0) return []
     const client = await this.#checkout()
-    let broken = false
     let results: QueryResult[]
     try {
       results = (await runAtomically(client, bound, schema)).map(toResult)
     } catch (error) {
-      broken = connectionBroken(error)
+      await this.#giveBack(client, connectionBroken(error))
       throw asError(error)
-    } finally {
-      if (await this.#giveBack(client, broken)) throw manualTransactionError(this.#config, true)
     }
+    if (await this.#giveBack(client, false)) throw manualTransactionError(this.#config, true)
     return results
   }
 
@@ -200,7 +212,8 @@ class NeonPoolClient implements DriverClient {
     this.#closed = true
     const closedError = new ClientClosedError()
     for (const settle of [...this.#waiting]) settle(closedError)
-    const drained = this.#connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#drained = resolve))
+    const drained =
+      this.#connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#drained = resolve))
     if (force) for (const client of this.#connections.keys()) destroyClient(client as unknown as Closable)
     let timer: ReturnType<typeof setTimeout> | undefined
     const ended = await Promise.race([

@@ -15,7 +15,17 @@ export const CLOSE_TIMEOUT_MS = 1000
 // --- WebSocket settings -----------------------------------------------------------------------
 
 /** Driver settings that the WebSocket transport takes per client (`client.neonConfig`). */
-const SOCKET_SETTINGS = ['wsProxy', 'useSecureWebSocket', 'pipelineConnect', 'pipelineTLS', 'forceDisablePgSSL', 'coalesceWrites', 'disableSNI', 'rootCerts', 'subtls'] as const
+const SOCKET_SETTINGS = [
+  'wsProxy',
+  'useSecureWebSocket',
+  'pipelineConnect',
+  'pipelineTLS',
+  'forceDisablePgSSL',
+  'coalesceWrites',
+  'disableSNI',
+  'rootCerts',
+  'subtls',
+] as const
 
 export type SocketSettings = Record<string, unknown>
 
@@ -58,7 +68,11 @@ export type Closable = Pick<Client, 'end'> & { connection?: unknown }
 
 /** Kills a client's socket at once (no goodbye): for connections that dropped or hang. */
 export function destroyClient(client: Closable): void {
-  const stream = (client.connection as { stream?: { ws?: { terminate?(): void; close?(): void } | null; destroy?(): void } } | undefined)?.stream
+  const stream = (
+    client.connection as
+      | { stream?: { ws?: { terminate?(): void; close?(): void } | null; destroy?(): void } }
+      | undefined
+  )?.stream
   try {
     const ws = stream?.ws
     if (typeof ws?.terminate === 'function') ws.terminate()
@@ -74,7 +88,10 @@ export async function endClient(client: Closable, dead = false): Promise<void> {
   if (dead) return destroyClient(client)
   let timer: ReturnType<typeof setTimeout> | undefined
   const ended = await Promise.race([
-    client.end().then(() => true, () => true),
+    client.end().then(
+      () => true,
+      () => true,
+    ),
     new Promise<boolean>((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS, false))),
   ])
   clearTimeout(timer)
@@ -82,7 +99,10 @@ export async function endClient(client: Closable, dead = false): Promise<void> {
 }
 
 /** A standalone WebSocket session (neon-http's interactive transactions). */
-export async function openSession(url: string, settings: SocketSettings): Promise<{ client: Client; isDead(): boolean }> {
+export async function openSession(
+  url: string,
+  settings: SocketSettings,
+): Promise<{ client: Client; isDead(): boolean }> {
   const client = new Client(url)
   configure(client, settings)
   let dead = false
@@ -136,7 +156,10 @@ export class SessionTransaction implements DriverTransaction {
     await this.finish(undefined)
     // COMMIT of a transaction in which a statement failed rolls back, without an error.
     if (result.command === 'ROLLBACK') {
-      throw Object.assign(new Error('COMMIT rolled the transaction back: a statement in it had failed (current transaction is aborted)'), { code: '25P02' })
+      throw Object.assign(
+        new Error('COMMIT rolled the transaction back: a statement in it had failed (current transaction is aborted)'),
+        { code: '25P02' },
+      )
     }
   }
 
@@ -152,7 +175,11 @@ export class SessionTransaction implements DriverTransaction {
 }
 
 /** Opens a transaction on a session in one round trip: BEGIN and the schema's search_path together. */
-export async function beginOn(session: SessionLike, options: TransactionOptions | undefined, schema: string | undefined): Promise<void> {
+export async function beginOn(
+  session: SessionLike,
+  options: TransactionOptions | undefined,
+  schema: string | undefined,
+): Promise<void> {
   const begin = beginStatement(options)
   await session.query(schema === undefined ? begin : `${begin}; ${searchPathSql(schema)}`)
 }

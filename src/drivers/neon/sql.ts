@@ -21,7 +21,11 @@ export function driverUrl(url: string): string {
 export function positional(params: Params | undefined): unknown[] {
   if (params === undefined) return []
   if (Array.isArray(params)) return params as unknown[]
-  throw argumentError('query', 'Postgres takes positional parameters ($1, $2, …), not named ones', 'Pass an array: query("select … where id = $1", [id])')
+  throw argumentError(
+    'query',
+    'Postgres takes positional parameters ($1, $2, …), not named ones',
+    'Pass an array: query("select … where id = $1", [id])',
+  )
 }
 
 /** A result as both transports give it (HTTP `fullResults`, pg over WebSocket). */
@@ -34,7 +38,11 @@ export interface ResultLike {
 /** A result; several (a multi-statement text over the simple protocol) give the last one's. */
 export function toResult(result: ResultLike | readonly ResultLike[]): QueryResult {
   const r = Array.isArray(result) ? (result[result.length - 1] as ResultLike) : (result as ResultLike)
-  return { rows: r.rows as Record<string, unknown>[], rowCount: r.rowCount ?? r.rows.length, columns: r.fields.map((f) => f.name) }
+  return {
+    rows: r.rows as Record<string, unknown>[],
+    rowCount: r.rowCount ?? r.rows.length,
+    columns: r.fields.map((f) => f.name),
+  }
 }
 
 const LEVELS: Record<IsolationLevel, string> = {

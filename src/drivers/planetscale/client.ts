@@ -1,4 +1,4 @@
-import { Client, type Connection, type ExecutedQuery } from '@planetscale/database'
+import type { Client, Connection, ExecutedQuery } from '@planetscale/database'
 import type { IsolationLevel, Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
 import type { DriverClient, DriverConfig, DriverTransaction } from '../contract.js'
 import { manualTransactionError, opensTransaction } from '../manual-transaction.js'
@@ -118,4 +118,3 @@ export class PlanetscaleClient implements DriverClient {
   /** Nothing to close: requests are plain fetch calls and the runtime owns their sockets. */
   async close(): Promise<void> {}
 }
-

@@ -22,7 +22,11 @@ export type PlanetscaleOptions = Omit<DatabaseOptions, 'url' | 'driver'> & Pick<
  */
 export function planetscale(url: string, options?: PlanetscaleOptions): Database {
   if (options !== undefined && !isOptionsObject(options)) {
-    throw configError(undefined, `planetscale() options must be an object (got ${describeValue(options)})`, 'Pass planetscale(url, { fetch }) or leave the options out')
+    throw configError(
+      undefined,
+      `planetscale() options must be an object (got ${describeValue(options)})`,
+      'Pass planetscale(url, { fetch }) or leave the options out',
+    )
   }
   return new Database({ ...options, url, driver: 'planetscale' })
 }
