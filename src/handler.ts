@@ -19,7 +19,7 @@ export interface HandlerOptions {
 
 // biome-ignore lint/suspicious/noExplicitAny: any function the caller passes, called with the invocation's arguments
 type AnyFunction = (...args: any[]) => any
-/** A Registry, or a function of the invocation's arguments returning one (e.g. `(req, env) => Registry.fromEnv(env)`). */
+/** A Registry, or a function of the invocation's arguments returning one: `(req, env) => Registry.fromEnv(env)`. */
 export type RegistrySource<A extends unknown[]> = Registry | ((...args: A) => Registry)
 
 /**
@@ -158,7 +158,8 @@ async function invokeWithin(
     work.catch(() => undefined) // what fn does from here on is no longer this call's outcome
     throw new LazyDbError(
       'TIMEOUT',
-      `handler: the function ran past timeoutMs (${timeoutMs} ms); its request-scoped connections were closed and its open transactions rolled back. Raise timeoutMs or make the function faster`,
+      `handler: the function ran past timeoutMs (${timeoutMs} ms); its request-scoped connections were closed ` +
+        'and its open transactions rolled back. Raise timeoutMs or make the function faster',
     )
   } finally {
     clearTimeout(timer)

@@ -127,7 +127,8 @@ export class Registry {
       const known = ['default', ...Object.keys(this.extra)].map((n) => `"${n}"`).join(', ')
       throw new LazyDbError(
         'UNKNOWN_DATABASE',
-        `no database named "${name}". Known names: ${known}. Add it under extra (or DATABASE_URL_${String(name).toUpperCase()})`,
+        `no database named "${name}". Known names: ${known}. ` +
+          `Add it under extra (or DATABASE_URL_${String(name).toUpperCase()})`,
         { database: name },
       )
     }

@@ -105,7 +105,8 @@ class TransactionHandle implements Transaction, Abandonable {
 function ended(alias: string): Error {
   return closedError(
     alias,
-    'this transaction has already ended (committed, rolled back, or rolled back by handler() when the invocation ended)',
+    'this transaction has already ended (committed, rolled back, or rolled back by handler() when the ' +
+      'invocation ended)',
     'Await db.transaction(…) inside the handler',
   )
 }

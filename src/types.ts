@@ -86,7 +86,10 @@ export interface Hooks {
 }
 
 export interface RetryOptions {
-  /** Connect attempts in all, the first included. Default 10 (so that, with the default delays, `totalMs` is what bounds a long outage). */
+  /**
+   * Connect attempts in all, the first included. Default 10 (so that, with the default delays, `totalMs` is
+   * what bounds a long outage).
+   */
   attempts?: number
   /** First backoff delay; doubled each retry, with full jitter. Default 50 ms. */
   baseDelayMs?: number

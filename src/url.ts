@@ -31,7 +31,9 @@ export function driverForUrl(url: string): UrlCheck {
     default:
       return {
         ok: false,
-        problem: `has the unknown scheme "${scheme}:" (use postgres://, mysql://, libsql://, http(s)://, ws(s)://, file: or :memory:)`,
+        problem:
+          `has the unknown scheme "${scheme}:" ` +
+          '(use postgres://, mysql://, libsql://, http(s)://, ws(s)://, file: or :memory:)',
       }
   }
 }

@@ -61,7 +61,8 @@ export async function loadDriver(name: DriverName, alias: string): Promise<Drive
       'DRIVER_MISSING',
       missingPackage
         ? `database "${alias}" needs the driver package ${pkg}, which is not installed. Run: npm install ${pkg}`
-        : `database "${alias}" needs the ${name} driver, which could not be loaded. In a bundle, add: import '${subpath}' (and npm install ${pkg})`,
+        : `database "${alias}" needs the ${name} driver, which could not be loaded. ` +
+            `In a bundle, add: import '${subpath}' (and npm install ${pkg})`,
       { database: alias, cause: error },
     )
   }

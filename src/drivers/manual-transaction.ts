@@ -24,7 +24,8 @@ export function manualTransactionError(config: DriverConfig, rolledBack: boolean
     : 'a statement that opens a transaction (BEGIN, START TRANSACTION, SAVEPOINT) was refused unsent'
   return new LazyDbError(
     'TRANSACTION_UNSUPPORTED',
-    `database "${config.alias}" (${config.driver}): ${what}, because the next statement may run on another connection. Use db.transaction(async (tx) => …)`,
+    `database "${config.alias}" (${config.driver}): ${what}, because the next statement may run on another ` +
+      'connection. Use db.transaction(async (tx) => …)',
     { database: config.alias, mayHaveRun: false },
   )
 }

@@ -5,7 +5,7 @@ interface LambdaContext {
   callbackWaitsForEmptyEventLoop?: boolean
 }
 
-/** Warm sockets keep the event loop busy, so Lambda must not wait for it to empty. A frozen context is left as it is. */
+/** Warm sockets keep the event loop busy, so Lambda must not wait for it to empty. A frozen context is left alone. */
 function dontWaitForEmptyEventLoop(context: unknown): void {
   if (typeof context !== 'object' || context === null) return
   try {

@@ -53,7 +53,8 @@ export function withRegistry<Env>(
     if (!(HANDLERS as readonly string[]).includes(key)) {
       throw argumentError(
         'withRegistry',
-        `it wraps fetch, scheduled and queue only, and would drop the other handler ${JSON.stringify(key.slice(0, 64))}`,
+        'it wraps fetch, scheduled and queue only, and would drop the other handler ' +
+          JSON.stringify(key.slice(0, 64)),
         'Export that one beside them: export default { ...withRegistry(registry, { fetch }), email }',
       )
     }

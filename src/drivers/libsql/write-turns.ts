@@ -56,6 +56,8 @@ export class WriteTurns {
 }
 
 function busyError(): Error {
-  const message = `SQLITE_BUSY: database is locked: a transaction held the embedded database for ${TURN_TIMEOUT_MS} ms (is a statement inside transaction() using db instead of tx?)`
+  const message =
+    `SQLITE_BUSY: database is locked: a transaction held the embedded database for ${TURN_TIMEOUT_MS} ms ` +
+    '(is a statement inside transaction() using db instead of tx?)'
   return Object.assign(new Error(message), { code: 'SQLITE_BUSY', rawCode: 5 })
 }

@@ -121,7 +121,9 @@ class NeonHttpClient implements DriverClient {
     } catch (error) {
       throw new LazyDbError(
         'TRANSACTION_UNSUPPORTED',
-        `database "${this.#config.alias}" (neon-http): an interactive transaction needs a WebSocket session, and this runtime has none (no global WebSocket, ws not installed). Run npm install ws, pass { webSocketConstructor }, or use batch() for a one-request transaction`,
+        `database "${this.#config.alias}" (neon-http): an interactive transaction needs a WebSocket session, ` +
+          'and this runtime has none (no global WebSocket, ws not installed). Run npm install ws, ' +
+          'pass { webSocketConstructor }, or use batch() for a one-request transaction',
         { database: this.#config.alias, cause: error },
       )
     }

@@ -46,7 +46,8 @@ async function webSocketConstructor(config: DriverConfig): Promise<unknown> {
     wsModule = undefined
     throw new LazyDbError(
       'DRIVER_MISSING',
-      `database "${config.alias}" (${config.driver}): this runtime has no global WebSocket (Node 20 has none) and the optional package ws is not installed. Run: npm install ws, or pass { webSocketConstructor }`,
+      `database "${config.alias}" (${config.driver}): this runtime has no global WebSocket (Node 20 has none) ` +
+        'and the optional package ws is not installed. Run: npm install ws, or pass { webSocketConstructor }',
       { database: config.alias, cause: error },
     )
   }

@@ -1,7 +1,10 @@
 import type { ErrorInfo } from '../contract.js'
 import { classifyNetwork } from '../network-errors.js'
 
-/** The errno and SQLSTATE Vitess puts in its messages, read before `(CallerID: …): Sql: "…"` so SQL text can't fake them. */
+/**
+ * The errno and SQLSTATE Vitess puts in its messages, read before `(CallerID: …): Sql: "…"` so SQL text
+ * can't fake them.
+ */
 function mysqlCodes(message: string): Pick<ErrorInfo, 'errno' | 'sqlState'> {
   const head = message.split('(CallerID:')[0]!
   const codes = [...head.matchAll(/\(errno (\d+)\) \(sqlstate ([0-9A-Z]{5})\)/g)].at(-1)
