@@ -75,7 +75,8 @@ function cells(r) {
     const conns = (v) => (v === null || v === undefined ? '' : `, peak ${v} conns`)
     return [
       `${m.lazydbReqPerSec} req/s, p99 ${m.lazydbP99Ms} ms${conns(m.lazydbPeakConnections)}`,
-      `best ${m.bestReqPerSec} req/s, p99 ${m.bestP99Ms} ms${conns(m.bestPeakConnections)}; naive ${m.naiveReqPerSec} req/s (${m.vsNaive}x)${conns(m.naivePeakConnections)}`,
+      `best ${m.bestReqPerSec} req/s, p99 ${m.bestP99Ms} ms${conns(m.bestPeakConnections)}; ` +
+        `naive ${m.naiveReqPerSec} req/s (${m.vsNaive}x)${conns(m.naivePeakConnections)}`,
     ]
   }
   if (r.id.startsWith('6-')) {
@@ -155,9 +156,11 @@ const outFile =
 writeFileSync(`${ROOT}${outFile}`, `${JSON.stringify(results, null, 2)}\n`)
 const m = results.machine
 console.log(
-  `\nlazydb benchmarks${QUICK ? ' (quick)' : ''}: ${m.nproc} × ${m.cpu}, Node ${m.node}, ${m.os}, load average ${m.loadAverageAtStart[0]} → ${m.loadAverageAtEnd[0]}\n`,
+  `\nlazydb benchmarks${QUICK ? ' (quick)' : ''}: ${m.nproc} × ${m.cpu}, Node ${m.node}, ${m.os}, ` +
+    `load average ${m.loadAverageAtStart[0]} → ${m.loadAverageAtEnd[0]}\n`,
 )
 console.log(table(rows))
 console.log(
-  `\n${rows.filter((r) => r.pass === true).length} pass, ${rows.filter((r) => r.pass === false).length} fail, ${rows.filter((r) => r.pass === null).length} skipped/n.a. — ${results.durationSeconds} s; ${outFile} written`,
+  `\n${rows.filter((r) => r.pass === true).length} pass, ${rows.filter((r) => r.pass === false).length} fail, ` +
+    `${rows.filter((r) => r.pass === null).length} skipped/n.a. — ${results.durationSeconds} s; ${outFile} written`,
 )

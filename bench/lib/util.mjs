@@ -94,7 +94,8 @@ export async function pgMonitor() {
   await client.connect()
   const count = async (applicationName) => {
     const r = await client.query(
-      "select count(*)::int as n from pg_stat_activity where datname = 'test' and pid <> pg_backend_pid() and application_name = $1",
+      "select count(*)::int as n from pg_stat_activity where datname = 'test' " +
+        'and pid <> pg_backend_pid() and application_name = $1',
       [applicationName],
     )
     return r.rows[0].n

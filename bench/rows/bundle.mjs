@@ -28,7 +28,8 @@ import { libsql } from 'lazydb/libsql'
 let registry
 export default {
   fetch: handler(
-    (request, env) => (registry ??= new Registry({ database: libsql(env.DATABASE_URL, { authToken: env.DATABASE_AUTH_TOKEN }) })),
+    (request, env) =>
+      (registry ??= new Registry({ database: libsql(env.DATABASE_URL, { authToken: env.DATABASE_AUTH_TOKEN }) })),
     async (request) => {
       const id = new URL(request.url).searchParams.get('id')
       const { rows } = await registry.database.query('select id, body from notes where id = ?', [id])

@@ -86,7 +86,8 @@ export async function run() {
           pass: lazy.driverClientsCreated === 1 && lazy.errors === 0,
           unit: 'ratio = driver clients, lazydb / naive',
           notes:
-            'server connections: gateway-opened (Hrana streams, Neon WS connections) or pg_stat_activity peak, or gateway MySQL pool peak',
+            'server connections: gateway-opened (Hrana streams, Neon WS connections) or pg_stat_activity peak, ' +
+            'or gateway MySQL pool peak',
           diagnostics: { lazydb: lazy, naive },
         }),
       )

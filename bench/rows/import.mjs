@@ -58,7 +58,9 @@ export async function run() {
       target: 'core <= 5 ms',
       pass: core <= 5,
       unit: 'ms, median of fresh processes; ratio = core / fastest raw driver',
-      notes: `as shipped, dist/ is ${countModules()} ES modules; bundled into one file it takes ${ms['lazydb core bundled into one file']} ms`,
+      notes:
+        `as shipped, dist/ is ${countModules()} ES modules; ` +
+        `bundled into one file it takes ${ms['lazydb core bundled into one file']} ms`,
       diagnostics: { repeats, medianMs: ms },
     }),
   ]

@@ -143,7 +143,8 @@ async function prepareTable(target, env) {
     const { createClient } = await import('@libsql/client')
     const client = createClient({ url: env.BENCH_URL })
     await client.execute(
-      'create table if not exists bench_notes (id integer primary key autoincrement, body text not null, created_at text not null default current_timestamp)',
+      'create table if not exists bench_notes (id integer primary key autoincrement, body text not null, ' +
+        'created_at text not null default current_timestamp)',
     )
     await client.execute('delete from bench_notes')
     await client.batch(
@@ -161,7 +162,8 @@ async function prepareTable(target, env) {
   const client = new pg.Client({ connectionString: PG_URL })
   await client.connect()
   await client.query(
-    'create table if not exists bench_notes (id bigserial primary key, body text not null, created_at timestamptz not null default now())',
+    'create table if not exists bench_notes (id bigserial primary key, body text not null, ' +
+      'created_at timestamptz not null default now())',
   )
   await client.query('truncate bench_notes restart identity')
   await client.query("insert into bench_notes (body) select 'seed ' || g from generate_series(1, 100) g")
@@ -292,11 +294,13 @@ export async function run() {
       const poolMax = target === 'neon-ws' ? POOL_MAX : target === 'neon-http' ? 5 : undefined
       const peak = summary.lazydb.peakPgConnections
       const connectionsOk = poolMax === undefined || peak === undefined || peak <= poolMax
+      const bestPractice =
+        target === 'neon-ws' ? `Pool({ max: ${POOL_MAX} })` : target === 'neon-http' ? 'neon()' : 'createClient()'
       rows.push(
         row({
           id,
           name,
-          baseline: `best practice: module-scope ${target === 'neon-ws' ? `Pool({ max: ${POOL_MAX} })` : target === 'neon-http' ? 'neon()' : 'createClient()'}; naive: a client per request`,
+          baseline: `best practice: module-scope ${bestPractice}; naive: a client per request`,
           measured: {
             lazydbReqPerSec: summary.lazydb.reqPerSec,
             bestReqPerSec: summary.pool.reqPerSec,
@@ -315,12 +319,18 @@ export async function run() {
             errors: summary.lazydb.errors + summary.pool.errors + summary.naive.errors,
           },
           ratio: vsBest,
-          target: `>= 0.97 of best practice${naiveApplies ? ', >= 3x naive' : ''}${poolMax ? `, peak connections <= ${poolMax}` : ''}, no errors`,
+          target:
+            `>= 0.97 of best practice${naiveApplies ? ', >= 3x naive' : ''}` +
+            `${poolMax ? `, peak connections <= ${poolMax}` : ''}, no errors`,
           pass: vsBest >= 0.97 && (!naiveApplies || vsNaive >= 3) && connectionsOk && summary.lazydb.errors === 0,
-          unit: `ratio = median over ${ROUNDS * SESSIONS} paired bursts (${SESSIONS} sessions of fresh server processes × ${ROUNDS} rounds) of req/s, lazydb / best practice (${BURST}-request bursts; ${TOTAL} requests each, naive ${NAIVE_TOTAL})`,
+          unit:
+            `ratio = median over ${ROUNDS * SESSIONS} paired bursts ` +
+            `(${SESSIONS} sessions of fresh server processes × ${ROUNDS} rounds) of req/s, lazydb / best practice ` +
+            `(${BURST}-request bursts; ${TOTAL} requests each, naive ${NAIVE_TOTAL})`,
           notes: naiveApplies
             ? undefined
-            : 'naive baseline shown for reference: over HTTP a new client per request opens no connection, so the 3x target does not apply',
+            : 'naive baseline shown for reference: over HTTP a new client per request opens no connection, ' +
+              'so the 3x target does not apply',
           diagnostics: {
             concurrency: CONCURRENCY,
             requests: TOTAL,

@@ -86,10 +86,13 @@ export async function run() {
           ratio: ours.firstRoundTrips / raw.firstRoundTrips,
           target: 'first: equal to raw; warm: 0 extra',
           pass: extraFirst <= 0 && extraWarm <= 0,
-          unit: `round trips counted at the gateway (${DELAY_MS} ms one-way delay), each side in a fresh process; ratio = first-row round trips, lazydb / raw`,
+          unit:
+            `round trips counted at the gateway (${DELAY_MS} ms one-way delay), each side in a fresh process; ` +
+            'ratio = first-row round trips, lazydb / raw',
           notes:
             target === 'neon-ws'
-              ? 'lazydb loads the optional ws package on first connect (inside the first-row time); the raw baseline imports it at module load'
+              ? 'lazydb loads the optional ws package on first connect (inside the first-row time); ' +
+                'the raw baseline imports it at module load'
               : undefined,
         }),
       )

@@ -8,10 +8,13 @@ function ensureSchema(db: Database): Promise<unknown> {
   if (ready === undefined) {
     const ddl =
       db.driver === 'libsql'
-        ? 'create table if not exists notes (id integer primary key autoincrement, body text not null, created_at text not null default current_timestamp)'
+        ? 'create table if not exists notes (id integer primary key autoincrement, body text not null, ' +
+          'created_at text not null default current_timestamp)'
         : db.driver === 'planetscale'
-          ? 'create table if not exists notes (id bigint auto_increment primary key, body text not null, created_at timestamp not null default current_timestamp)'
-          : 'create table if not exists notes (id bigserial primary key, body text not null, created_at timestamptz not null default now())'
+          ? 'create table if not exists notes (id bigint auto_increment primary key, body text not null, ' +
+            'created_at timestamp not null default current_timestamp)'
+          : 'create table if not exists notes (id bigserial primary key, body text not null, ' +
+            'created_at timestamptz not null default now())'
     ready = db.query(ddl).catch((error: unknown) => {
       schemaReady.delete(db)
       throw error
@@ -42,7 +45,10 @@ export async function notesApp(registry: Registry, request: Request): Promise<Re
   }
   if (pathname === '/') {
     return new Response(
-      'lazydb demo\n  GET  /notes        list notes\n  POST /notes        add one: {"body": "…"}\n  GET  /stats        registry.stats(): cold vs warm invocations, connects\n',
+      'lazydb demo\n' +
+        '  GET  /notes        list notes\n' +
+        '  POST /notes        add one: {"body": "…"}\n' +
+        '  GET  /stats        registry.stats(): cold vs warm invocations, connects\n',
       { headers: { 'content-type': 'text/plain; charset=utf-8' } },
     )
   }

@@ -58,7 +58,8 @@ describe.skipIf(!pgUp)('Neon driver through the local gateways', () => {
     it('returns values as text that the driver parses by type', async () => {
       const [row] = await sql`SELECT 9007199254740993::int8 AS big, 1.50::numeric AS num, '{"a":[1,2]}'::json AS j,
         '{"b":true}'::jsonb AS jb, '\\xdeadbeef'::bytea AS bin, ${Buffer.from([1, 2, 255])}::bytea AS bin2,
-        '2024-01-02T03:04:05.678Z'::timestamptz AS ts, ARRAY[1,2,NULL]::int[] AS arr, NULL::text AS nothing, true AS flag`
+        '2024-01-02T03:04:05.678Z'::timestamptz AS ts, ARRAY[1,2,NULL]::int[] AS arr, NULL::text AS nothing,
+        true AS flag`
       expect(row).toMatchObject({
         big: '9007199254740993',
         num: '1.50',

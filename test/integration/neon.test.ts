@@ -128,8 +128,9 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
     it('maps Postgres types: int8 and numeric as strings, json parsed, bytea, timestamptz, arrays, null', async () => {
       const registry = registryFor(transport)
       const { rows, columns, rowCount } = await registry.database.query<Record<string, unknown>>(
-        `select 9007199254740993::int8 as big, 1.50::numeric as num, '{"a":[1,2]}'::json as j, '{"b":true}'::jsonb as jb,
-          $1::bytea as bin, '\\xdeadbeef'::bytea as bin2, '2024-01-02T03:04:05.678Z'::timestamptz as ts, $2::timestamptz as ts2,
+        `select 9007199254740993::int8 as big, 1.50::numeric as num, '{"a":[1,2]}'::json as j,
+          '{"b":true}'::jsonb as jb, $1::bytea as bin, '\\xdeadbeef'::bytea as bin2,
+          '2024-01-02T03:04:05.678Z'::timestamptz as ts, $2::timestamptz as ts2,
           array[1,2,null]::int[] as arr, null::text as nothing, true as flag, $3::int8 as pbig, $4::jsonb as pjson`,
         [
           Buffer.from([1, 2, 255]),
@@ -194,7 +195,8 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
       const schema = `lazydb_s_${suffix}`
       const table = `lazydb_same_${suffix}`
       await pgAdmin(`drop schema if exists ${schema} cascade; drop table if exists public.${table};
-        create schema ${schema}; create table ${schema}.${table} (v text); insert into ${schema}.${table} values ('schema');
+        create schema ${schema}; create table ${schema}.${table} (v text);
+        insert into ${schema}.${table} values ('schema');
         create table public.${table} (v text); insert into public.${table} values ('public')`)
       // One pooled connection, so a leaked search_path would show on the next plain query.
       const registry = registryFor(transport, { max: 1 })
@@ -204,7 +206,8 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
         expect(scoped.schema).toBe(schema)
         expect((await scoped.query(`select v from ${table}`)).rows).toEqual([{ v: 'schema' }])
         expect((await plain.query(`select v from ${table}`)).rows).toEqual([{ v: 'public' }])
-        expect(await scoped.sql`select v, ${1}::int as one from ${table as never}`.catch(() => null)).toBeNull() // values are never identifiers
+        // Values are never identifiers.
+        expect(await scoped.sql`select v, ${1}::int as one from ${table as never}`.catch(() => null)).toBeNull()
         const [, count] = await scoped.batch([
           { text: `insert into ${table} values ($1)`, params: ['batched'] },
           { text: `select count(*)::int as n from ${table}` },
@@ -435,88 +438,96 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
       }
     })
 
-    it('keeps fetchEndpoint and fetchFunction per database although the driver holds them globally; authToken per database', async () => {
-      const other = await startNeonHttpGateway({ record: true })
-      const fetched: string[] = []
-      const counting = (input: string, init?: unknown) => {
-        fetched.push(input)
-        return fetch(input, init as RequestInit)
-      }
-      const a = registryFor('neon-http')
-      const b = new Registry({
-        database: neon(HTTP_URL, { fetchEndpoint: other.endpoint, authToken: 'tok-secret-123' }),
-        warn: false,
-      })
-      const c = new Registry({
-        database: neon(HTTP_URL, { fetchEndpoint: other.endpoint, fetchFunction: counting }),
-        warn: false,
-      })
-      try {
-        gw.http.resetCounters()
-        await Promise.all([
-          a.database.query('select 1'),
-          b.database.query('select 2'),
-          b.database.batch([{ text: 'select 3' }]),
-          c.database.query('select 4'),
-        ])
-        await a.database.query('select 5')
-        expect(gw.http.roundTrips).toBe(2)
-        expect(other.roundTrips).toBe(3)
-        expect(fetched).toEqual([other.endpoint])
-        const auth = other.requests.map((r) => r.headers.authorization)
-        expect(auth.filter((h) => h === 'Bearer tok-secret-123')).toHaveLength(2)
-        expect(auth.filter((h) => h === undefined)).toHaveLength(1)
-        // One of them became the process-wide default, for code that uses the raw function from client().
-        expect([gw.http.endpoint, other.endpoint]).toContain(neonConfig.fetchEndpoint)
-        const raw = await b.database.client<ReturnType<typeof rawNeon>>()
-        expect(typeof raw.transaction).toBe('function')
-        const denied = await new Registry({
-          database: neon(HTTP_URL, {
-            fetchEndpoint: other.endpoint,
-            authToken: 'tok-secret-123',
-            fetchFunction: async () => new Response('bad token tok-secret-123', { status: 401 }),
-          }),
+    it(
+      'keeps fetchEndpoint and fetchFunction per database although the driver holds them globally; ' +
+        'authToken per database',
+      async () => {
+        const other = await startNeonHttpGateway({ record: true })
+        const fetched: string[] = []
+        const counting = (input: string, init?: unknown) => {
+          fetched.push(input)
+          return fetch(input, init as RequestInit)
+        }
+        const a = registryFor('neon-http')
+        const b = new Registry({
+          database: neon(HTTP_URL, { fetchEndpoint: other.endpoint, authToken: 'tok-secret-123' }),
           warn: false,
-        }).database
-          .query('select 1')
-          .catch((e: unknown) => e)
-        expect(denied).toMatchObject({ code: 'CONNECT_FAILED' })
-        expect(exposed(denied)).not.toContain('tok-secret-123')
-        expect(neonConfig.fetchFunction).toBe(counting) // installed, as no process-wide one was set
-      } finally {
-        neonConfig.opts.fetchFunction = undefined
-        await Promise.all([a.disconnect(), b.disconnect(), c.disconnect()])
-        await other.close()
-      }
-    })
+        })
+        const c = new Registry({
+          database: neon(HTTP_URL, { fetchEndpoint: other.endpoint, fetchFunction: counting }),
+          warn: false,
+        })
+        try {
+          gw.http.resetCounters()
+          await Promise.all([
+            a.database.query('select 1'),
+            b.database.query('select 2'),
+            b.database.batch([{ text: 'select 3' }]),
+            c.database.query('select 4'),
+          ])
+          await a.database.query('select 5')
+          expect(gw.http.roundTrips).toBe(2)
+          expect(other.roundTrips).toBe(3)
+          expect(fetched).toEqual([other.endpoint])
+          const auth = other.requests.map((r) => r.headers.authorization)
+          expect(auth.filter((h) => h === 'Bearer tok-secret-123')).toHaveLength(2)
+          expect(auth.filter((h) => h === undefined)).toHaveLength(1)
+          // One of them became the process-wide default, for code that uses the raw function from client().
+          expect([gw.http.endpoint, other.endpoint]).toContain(neonConfig.fetchEndpoint)
+          const raw = await b.database.client<ReturnType<typeof rawNeon>>()
+          expect(typeof raw.transaction).toBe('function')
+          const denied = await new Registry({
+            database: neon(HTTP_URL, {
+              fetchEndpoint: other.endpoint,
+              authToken: 'tok-secret-123',
+              fetchFunction: async () => new Response('bad token tok-secret-123', { status: 401 }),
+            }),
+            warn: false,
+          }).database
+            .query('select 1')
+            .catch((e: unknown) => e)
+          expect(denied).toMatchObject({ code: 'CONNECT_FAILED' })
+          expect(exposed(denied)).not.toContain('tok-secret-123')
+          expect(neonConfig.fetchFunction).toBe(counting) // installed, as no process-wide one was set
+        } finally {
+          neonConfig.opts.fetchFunction = undefined
+          await Promise.all([a.disconnect(), b.disconnect(), c.disconnect()])
+          await other.close()
+        }
+      },
+    )
   })
 
   describe('neon-ws', () => {
-    it('never idle-closes a warm socket under a statement or transaction that runs longer than idleTimeoutMs', async () => {
-      const closes: string[] = []
-      const registry = new Registry({
-        database: database('neon-ws', { idleTimeoutMs: 100 }),
-        on: { close: (e) => closes.push(e.reason) },
-        warn: false,
-      })
-      try {
-        // Connected and idle, then a statement starting 60 ms in and running 300 ms: the idle timer fires while it runs.
-        await registry.database.query('select 1')
-        await new Promise((resolve) => setTimeout(resolve, 60))
-        expect((await registry.database.query('select pg_sleep(0.3), 1 as x')).rows).toMatchObject([{ x: 1 }])
-        expect(closes).toEqual([])
-        await registry.database.transaction(async (tx) => {
-          await tx.query('select pg_sleep(0.15)')
-          await tx.query('select pg_sleep(0.15)')
+    it(
+      'never idle-closes a warm socket under a statement or transaction ' + 'that runs longer than idleTimeoutMs',
+      async () => {
+        const closes: string[] = []
+        const registry = new Registry({
+          database: database('neon-ws', { idleTimeoutMs: 100 }),
+          on: { close: (e) => closes.push(e.reason) },
+          warn: false,
         })
-        expect(closes).toEqual([])
-        expect(registry.stats().databases.default).toMatchObject({ connects: 1, closes: 0, errors: 0 })
-        // Idle time counts from the end of the last use: then the idle close does happen.
-        await expect.poll(() => closes, { timeout: 2000 }).toEqual(['idle'])
-      } finally {
-        await registry.disconnect()
-      }
-    })
+        try {
+          // Connected and idle, then a statement starting 60 ms in and running 300 ms:
+          // the idle timer fires while it runs.
+          await registry.database.query('select 1')
+          await new Promise((resolve) => setTimeout(resolve, 60))
+          expect((await registry.database.query('select pg_sleep(0.3), 1 as x')).rows).toMatchObject([{ x: 1 }])
+          expect(closes).toEqual([])
+          await registry.database.transaction(async (tx) => {
+            await tx.query('select pg_sleep(0.15)')
+            await tx.query('select pg_sleep(0.15)')
+          })
+          expect(closes).toEqual([])
+          expect(registry.stats().databases.default).toMatchObject({ connects: 1, closes: 0, errors: 0 })
+          // Idle time counts from the end of the last use: then the idle close does happen.
+          await expect.poll(() => closes, { timeout: 2000 }).toEqual(['idle'])
+        } finally {
+          await registry.disconnect()
+        }
+      },
+    )
 
     it('replaces a pool whose connections died while idle (a Lambda freeze), without crashing', async () => {
       const gateway = await startNeonWsGateway()
@@ -604,60 +615,64 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
       }
     })
 
-    it('neon-ws: 3 to the first row (upgrade, startup, query), as a raw Pool; then 1 per query, schema and batch included', async () => {
-      const { slowWs } = gw
-      const saved = { ...neonConfig.opts }
-      Object.assign(neonConfig, {
-        webSocketConstructor: ws,
-        wsProxy: slowWs.wsProxy,
-        useSecureWebSocket: false,
-        pipelineConnect: false,
-      })
-      const pool = new Pool({ connectionString: HTTP_URL })
-      slowWs.resetCounters()
-      let raw: number[]
-      try {
-        await pool.query('select 1')
-        raw = [slowWs.roundTrips]
-        await pool.query('select 2')
-        raw.push(slowWs.roundTrips)
-      } finally {
-        await pool.end()
-        neonConfig.opts = saved
-      }
-      await expect.poll(() => slowWs.openConnections).toBe(0) // the raw pool's goodbye has arrived
-      expect(raw).toEqual([3, 4])
-
-      const registry = registryFor('neon-ws', {}, true)
-      const scoped = registry.using(undefined, { schema: 'public' })
-      try {
-        slowWs.resetCounters()
-        const started = performance.now()
-        await registry.database.query('select 1')
-        expect(performance.now() - started).toBeGreaterThanOrEqual(3 * 40 - 2)
-        expect(slowWs.roundTrips).toBe(raw[0])
-        await registry.database.query('select 2')
-        expect(slowWs.roundTrips).toBe(raw[1])
-        await scoped.query('select $1::int as n', [3])
-        expect(slowWs.roundTrips).toBe(5) // schema: pipelined with the statement, no extra round trip
-        await scoped.query('select 4')
-        expect(slowWs.roundTrips).toBe(6) // schema, no parameters: one simple-protocol message
-        await registry.database.batch([{ text: 'select 1' }, { text: 'select 2' }, { text: 'select 3' }])
-        expect(slowWs.roundTrips).toBe(7) // batch: one round trip
-        await scoped.batch([{ text: 'select 1' }, { text: 'select 2' }])
-        expect(slowWs.roundTrips).toBe(8)
-        await registry.database.transaction(async (tx) => {
-          await tx.query('select 1')
-          await tx.query('select 2')
+    it(
+      'neon-ws: 3 to the first row (upgrade, startup, query), as a raw Pool; ' +
+        'then 1 per query, schema and batch included',
+      async () => {
+        const { slowWs } = gw
+        const saved = { ...neonConfig.opts }
+        Object.assign(neonConfig, {
+          webSocketConstructor: ws,
+          wsProxy: slowWs.wsProxy,
+          useSecureWebSocket: false,
+          pipelineConnect: false,
         })
-        expect(slowWs.roundTrips).toBe(8 + 4) // BEGIN, two statements, COMMIT
-        await scoped.transaction((tx) => tx.query('select 1'))
-        expect(slowWs.roundTrips).toBe(12 + 3) // BEGIN with search_path in one message, the statement, COMMIT
-        expect(slowWs.connectionsOpened).toBe(1)
-      } finally {
-        await registry.disconnect()
-      }
-    })
+        const pool = new Pool({ connectionString: HTTP_URL })
+        slowWs.resetCounters()
+        let raw: number[]
+        try {
+          await pool.query('select 1')
+          raw = [slowWs.roundTrips]
+          await pool.query('select 2')
+          raw.push(slowWs.roundTrips)
+        } finally {
+          await pool.end()
+          neonConfig.opts = saved
+        }
+        await expect.poll(() => slowWs.openConnections).toBe(0) // the raw pool's goodbye has arrived
+        expect(raw).toEqual([3, 4])
+
+        const registry = registryFor('neon-ws', {}, true)
+        const scoped = registry.using(undefined, { schema: 'public' })
+        try {
+          slowWs.resetCounters()
+          const started = performance.now()
+          await registry.database.query('select 1')
+          expect(performance.now() - started).toBeGreaterThanOrEqual(3 * 40 - 2)
+          expect(slowWs.roundTrips).toBe(raw[0])
+          await registry.database.query('select 2')
+          expect(slowWs.roundTrips).toBe(raw[1])
+          await scoped.query('select $1::int as n', [3])
+          expect(slowWs.roundTrips).toBe(5) // schema: pipelined with the statement, no extra round trip
+          await scoped.query('select 4')
+          expect(slowWs.roundTrips).toBe(6) // schema, no parameters: one simple-protocol message
+          await registry.database.batch([{ text: 'select 1' }, { text: 'select 2' }, { text: 'select 3' }])
+          expect(slowWs.roundTrips).toBe(7) // batch: one round trip
+          await scoped.batch([{ text: 'select 1' }, { text: 'select 2' }])
+          expect(slowWs.roundTrips).toBe(8)
+          await registry.database.transaction(async (tx) => {
+            await tx.query('select 1')
+            await tx.query('select 2')
+          })
+          expect(slowWs.roundTrips).toBe(8 + 4) // BEGIN, two statements, COMMIT
+          await scoped.transaction((tx) => tx.query('select 1'))
+          expect(slowWs.roundTrips).toBe(12 + 3) // BEGIN with search_path in one message, the statement, COMMIT
+          expect(slowWs.connectionsOpened).toBe(1)
+        } finally {
+          await registry.disconnect()
+        }
+      },
+    )
 
     it('registry.connect() opens the connection; the first query then costs 1 (3 in all, as raw)', async () => {
       const { slowWs } = gw

@@ -108,8 +108,8 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
     gw = await gateway()
     direct = await mysqlDirect({ supportBigNumbers: true, bigNumberStrings: true, dateStrings: true })
     await direct.query(`DROP TABLE IF EXISTS ${table}`)
-    await direct.query(`CREATE TABLE ${table} (id BIGINT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(50) NOT NULL UNIQUE, n INT,
-      big BIGINT, price DECIMAL(10,2), at DATETIME, doc JSON, bin VARBINARY(16), note TEXT NULL)`)
+    await direct.query(`CREATE TABLE ${table} (id BIGINT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(50) NOT NULL UNIQUE,
+      n INT, big BIGINT, price DECIMAL(10,2), at DATETIME, doc JSON, bin VARBINARY(16), note TEXT NULL)`)
     await direct.query(`DROP TABLE IF EXISTS ${MARIADB_OTHER_DATABASE}.${otherTable}`)
     await direct.query(`CREATE TABLE ${MARIADB_OTHER_DATABASE}.${otherTable} (v VARCHAR(20))`)
     await direct.query(`INSERT INTO ${MARIADB_OTHER_DATABASE}.${otherTable} VALUES ('elsewhere')`)
@@ -380,7 +380,9 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
       expect(error.code).toBe('CONNECT_FAILED')
       expect(error.message).toMatch(/could not connect/)
       expect((error.cause as DatabaseError).status).toBe(401)
-      let text = `${String(error)} ${error.stack} ${JSON.stringify(error)} ${inspect(error, { depth: 10, showHidden: true })}`
+      let text =
+        `${String(error)} ${error.stack} ${JSON.stringify(error)} ` +
+        `${inspect(error, { depth: 10, showHidden: true })}`
       for (let cause: unknown = error.cause; cause instanceof Error; cause = cause.cause)
         text += ` ${cause.message} ${cause.stack} ${JSON.stringify(cause)}`
       expect(text).toContain('invalid username or password')
@@ -391,7 +393,8 @@ describe.skipIf(!hasMariadb)('planetscale driver', () => {
     it('classifies driver and network errors', () => {
       const vitess = (errno: number, state: string, status = 400) =>
         new DatabaseError(
-          `target: x.-.primary: vttablet: rpc error: code = Unknown desc = boom (errno ${errno}) (sqlstate ${state}) (CallerID: u): Sql: "select '(errno 1) (sqlstate 00000)'"`,
+          `target: x.-.primary: vttablet: rpc error: code = Unknown desc = boom (errno ${errno}) (sqlstate ${state}) ` +
+            `(CallerID: u): Sql: "select '(errno 1) (sqlstate 00000)'"`,
           status,
           { code: 'UNKNOWN', message: '' },
         )

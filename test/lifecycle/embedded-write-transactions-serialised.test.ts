@@ -52,35 +52,39 @@ describe('embedded libSQL write transactions', () => {
   }
 
   for (const where of ['file', ':memory:'] as const) {
-    it(`${where}: while a transaction is open, a read ${where === 'file' ? 'goes ahead' : 'waits'} and a write waits, then commits`, async () => {
-      const url = where === 'file' ? `file:${tmp.file('during.db')}` : ':memory:'
-      const registry = new Registry({ database: url, platform: 'node', warn: false })
-      const db = registry.database
-      const order: string[] = []
-      try {
-        await db.query('create table entries (id integer primary key, label text not null)')
-        const release = gate()
-        const inside = gate()
-        const transaction = db.transaction(async (tx) => {
-          await tx.query("insert into entries (label) values ('tx')")
-          inside.open()
-          await release.opened
-          order.push('commit')
-        })
-        await within(inside.opened, 5000, 'the transaction')
-        const read = db.query('select count(*) as n from entries').then((r) => (order.push('read'), r.rows[0]))
-        const write = db.query("insert into entries (label) values ('after')").then(() => order.push('write'))
-        await new Promise((resolve) => setTimeout(resolve, 100))
-        // The transaction's own row is not visible to the read, which does not wait on a file.
-        expect(order).toEqual(where === 'file' ? ['read'] : [])
-        release.open()
-        await within(Promise.all([transaction, read, write]), 5000, 'the transaction, the read and the write')
-        expect(order).toEqual(where === 'file' ? ['read', 'commit', 'write'] : ['commit', 'read', 'write'])
-        const { rows } = await db.query<{ label: string }>('select label from entries order by id')
-        expect(rows.map((r) => r.label)).toEqual(['tx', 'after'])
-      } finally {
-        await settledWithin(registry.disconnect({ force: true }), 5000)
-      }
-    })
+    it(
+      `${where}: while a transaction is open, a read ${where === 'file' ? 'goes ahead' : 'waits'} ` +
+        'and a write waits, then commits',
+      async () => {
+        const url = where === 'file' ? `file:${tmp.file('during.db')}` : ':memory:'
+        const registry = new Registry({ database: url, platform: 'node', warn: false })
+        const db = registry.database
+        const order: string[] = []
+        try {
+          await db.query('create table entries (id integer primary key, label text not null)')
+          const release = gate()
+          const inside = gate()
+          const transaction = db.transaction(async (tx) => {
+            await tx.query("insert into entries (label) values ('tx')")
+            inside.open()
+            await release.opened
+            order.push('commit')
+          })
+          await within(inside.opened, 5000, 'the transaction')
+          const read = db.query('select count(*) as n from entries').then((r) => (order.push('read'), r.rows[0]))
+          const write = db.query("insert into entries (label) values ('after')").then(() => order.push('write'))
+          await new Promise((resolve) => setTimeout(resolve, 100))
+          // The transaction's own row is not visible to the read, which does not wait on a file.
+          expect(order).toEqual(where === 'file' ? ['read'] : [])
+          release.open()
+          await within(Promise.all([transaction, read, write]), 5000, 'the transaction, the read and the write')
+          expect(order).toEqual(where === 'file' ? ['read', 'commit', 'write'] : ['commit', 'read', 'write'])
+          const { rows } = await db.query<{ label: string }>('select label from entries order by id')
+          expect(rows.map((r) => r.label)).toEqual(['tx', 'after'])
+        } finally {
+          await settledWithin(registry.disconnect({ force: true }), 5000)
+        }
+      },
+    )
   }
 })

@@ -81,8 +81,10 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
     const reasons: Record<string, number> = {}
     for (const r of o.last.closes) reasons[r] = (reasons[r] ?? 0) + 1
     console.log(
-      `[freeze/thaw] ${name}: ${count} cycles in ${(o.ms / 1000).toFixed(1)} s, failed invocations: ${o.failures.length}, ` +
-        `driver clients created: ${s.connects}, closed: ${JSON.stringify(reasons)}, retries: ${s.retries}, errors: ${s.errors}, max server connections: ${o.maxServerConnections}`,
+      `[freeze/thaw] ${name}: ${count} cycles in ${(o.ms / 1000).toFixed(1)} s, ` +
+        `failed invocations: ${o.failures.length}, ` +
+        `driver clients created: ${s.connects}, closed: ${JSON.stringify(reasons)}, ` +
+        `retries: ${s.retries}, errors: ${s.errors}, max server connections: ${o.maxServerConnections}`,
     )
   }
 
@@ -107,34 +109,41 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
     expect(await waitForConnectionCount(0, app)).toBe(0)
   })
 
-  it('20 cycles, each freeze longer than idleTimeoutMs with the socket left open: the idle check alone replaces it', async () => {
-    // Nothing drops the socket, so only the idle timeout (not a dead socket) can retire it on thaw.
-    const app = `${APP}-open`
-    const IDLE_TIMEOUT_MS = 20
-    const fn = await start(app, { LAZYDB_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) })
-    const o = await cycles(fn, app, 20, async () => {
-      await sleep(IDLE_TIMEOUT_MS + 10)
-    })
-    print('freeze > idleTimeoutMs, socket open', 20, o)
-    expect(o.failures).toEqual([])
-    expect(o.last.stats.databases.default).toMatchObject({ connects: 21, closes: 20, errors: 0 })
-    expect(o.last.closes.filter((r) => r !== 'idle' && r !== 'stale')).toEqual([])
-    expect(o.maxServerConnections).toBeLessThanOrEqual(1)
-    await fn.shutdown()
-    expect(await waitForConnectionCount(0, app)).toBe(0)
-  })
+  it(
+    '20 cycles, each freeze longer than idleTimeoutMs with the socket left open: ' + 'the idle check alone replaces it',
+    async () => {
+      // Nothing drops the socket, so only the idle timeout (not a dead socket) can retire it on thaw.
+      const app = `${APP}-open`
+      const IDLE_TIMEOUT_MS = 20
+      const fn = await start(app, { LAZYDB_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) })
+      const o = await cycles(fn, app, 20, async () => {
+        await sleep(IDLE_TIMEOUT_MS + 10)
+      })
+      print('freeze > idleTimeoutMs, socket open', 20, o)
+      expect(o.failures).toEqual([])
+      expect(o.last.stats.databases.default).toMatchObject({ connects: 21, closes: 20, errors: 0 })
+      expect(o.last.closes.filter((r) => r !== 'idle' && r !== 'stale')).toEqual([])
+      expect(o.maxServerConnections).toBeLessThanOrEqual(1)
+      await fn.shutdown()
+      expect(await waitForConnectionCount(0, app)).toBe(0)
+    },
+  )
 
-  it('100 cycles, each freeze shorter than idleTimeoutMs (60 s): the closed socket is found before use, 0 failed invocations', async () => {
-    const app = `${APP}-short`
-    const fn = await start(app)
-    const o = await cycles(fn, app, 100, dropped)
-    print('freeze < idleTimeoutMs', 100, o)
-    expect(o.failures).toEqual([])
-    expect(o.last.stats.databases.default!.errors).toBe(0)
-    expect(o.maxServerConnections).toBeLessThanOrEqual(1)
-    await fn.shutdown()
-    expect(await waitForConnectionCount(0, app)).toBe(0)
-  })
+  it(
+    '100 cycles, each freeze shorter than idleTimeoutMs (60 s): ' +
+      'the closed socket is found before use, 0 failed invocations',
+    async () => {
+      const app = `${APP}-short`
+      const fn = await start(app)
+      const o = await cycles(fn, app, 100, dropped)
+      print('freeze < idleTimeoutMs', 100, o)
+      expect(o.failures).toEqual([])
+      expect(o.last.stats.databases.default!.errors).toBe(0)
+      expect(o.maxServerConnections).toBeLessThanOrEqual(1)
+      await fn.shutdown()
+      expect(await waitForConnectionCount(0, app)).toBe(0)
+    },
+  )
 
   it('50 cycles with the next event already queued when the socket is dropped: 0 failed invocations', async () => {
     // The invocation's message reaches the process before the drop does: on thaw the handler starts

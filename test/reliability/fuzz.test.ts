@@ -157,45 +157,48 @@ describe('property-based bad input', () => {
     await registry.disconnect()
   })
 
-  it('connect failures to generated URLs with secrets keep them out of every error, warning and hook event', async () => {
-    const port = await closedPort()
-    let retryEvents = 0
-    await fc.assert(
-      fc.asyncProperty(
-        secretArb,
-        secretArb,
-        fc.constantFrom('postgres', 'mysql', 'http'),
-        async (password, token, scheme) => {
-          counts.inputs++
-          // A closed loopback port refuses at once: the driver's error is produced with the secrets in hand.
-          const url = `${scheme}://user:${password}@127.0.0.1:${port}/db?authToken=${token}`
-          // Used outside handler(), so NOT_CONNECTED is emitted; a refused connect is retried once. Every
-          // warning, retry and error event is collected and searched for the secrets too.
-          const events: string[] = []
-          const registry = new Registry({
-            database: { url, ...(scheme === 'http' ? { driver: 'planetscale' as const } : {}) },
-            retry: { attempts: 2, baseDelayMs: 0 },
-            on: {
-              warning: (w) => events.push(`warning ${w.code} ${w.database} ${w.message}`),
-              retry: (r) => events.push(`retry ${exposed(r.error)}`),
-              error: (e) => events.push(`error ${exposed(e)}`),
-            },
-          })
-          const error = await registry.database.query('select 1').catch((e: unknown) => e)
-          if (!(error instanceof LazyDbError)) throw new Error(`expected a LazyDbError, got ${String(error)}`)
-          counts.byCode[error.code] = (counts.byCode[error.code] ?? 0) + 1
-          expect(events.filter((e) => e.startsWith('warning NOT_CONNECTED'))).toHaveLength(1)
-          expect(events.filter((e) => e.startsWith('error'))).toHaveLength(1)
-          retryEvents += events.filter((e) => e.startsWith('retry')).length
-          const text = exposed(error) + events.join()
-          expect(text).not.toContain(password)
-          expect(text).not.toContain(token)
-          await registry.disconnect({ force: true }).catch(() => undefined)
-        },
-      ),
-      { numRuns: 60 },
-    )
-    // Refused socket connects (neon-ws, planetscale) are retried, so retry events were searched too.
-    expect(retryEvents).toBeGreaterThan(0)
-  })
+  it(
+    'connect failures to generated URLs with secrets keep them out of every error, ' + 'warning and hook event',
+    async () => {
+      const port = await closedPort()
+      let retryEvents = 0
+      await fc.assert(
+        fc.asyncProperty(
+          secretArb,
+          secretArb,
+          fc.constantFrom('postgres', 'mysql', 'http'),
+          async (password, token, scheme) => {
+            counts.inputs++
+            // A closed loopback port refuses at once: the driver's error is produced with the secrets in hand.
+            const url = `${scheme}://user:${password}@127.0.0.1:${port}/db?authToken=${token}`
+            // Used outside handler(), so NOT_CONNECTED is emitted; a refused connect is retried once. Every
+            // warning, retry and error event is collected and searched for the secrets too.
+            const events: string[] = []
+            const registry = new Registry({
+              database: { url, ...(scheme === 'http' ? { driver: 'planetscale' as const } : {}) },
+              retry: { attempts: 2, baseDelayMs: 0 },
+              on: {
+                warning: (w) => events.push(`warning ${w.code} ${w.database} ${w.message}`),
+                retry: (r) => events.push(`retry ${exposed(r.error)}`),
+                error: (e) => events.push(`error ${exposed(e)}`),
+              },
+            })
+            const error = await registry.database.query('select 1').catch((e: unknown) => e)
+            if (!(error instanceof LazyDbError)) throw new Error(`expected a LazyDbError, got ${String(error)}`)
+            counts.byCode[error.code] = (counts.byCode[error.code] ?? 0) + 1
+            expect(events.filter((e) => e.startsWith('warning NOT_CONNECTED'))).toHaveLength(1)
+            expect(events.filter((e) => e.startsWith('error'))).toHaveLength(1)
+            retryEvents += events.filter((e) => e.startsWith('retry')).length
+            const text = exposed(error) + events.join()
+            expect(text).not.toContain(password)
+            expect(text).not.toContain(token)
+            await registry.disconnect({ force: true }).catch(() => undefined)
+          },
+        ),
+        { numRuns: 60 },
+      )
+      // Refused socket connects (neon-ws, planetscale) are retried, so retry events were searched too.
+      expect(retryEvents).toBeGreaterThan(0)
+    },
+  )
 })

@@ -92,7 +92,8 @@ describe.skipIf(!hasMariadb)('MariaDB connections killed between invocations (Pl
       if (result !== undefined) expect(result).toBe(i % 4 === 2 ? 1 : i % 4 === 3 ? 2 : 1)
     }
     console.log(
-      `[mariadb kill] 60 invocations: failed ${failures.length}; server connections killed ${killed}; gateway connections open now ${gateway.openMysqlConnections()}`,
+      `[mariadb kill] 60 invocations: failed ${failures.length}; server connections killed ${killed}; ` +
+        `gateway connections open now ${gateway.openMysqlConnections()}`,
     )
     expect(failures).toEqual([])
     expect(killed).toBeGreaterThanOrEqual(60)
@@ -107,41 +108,44 @@ describe.skipIf(!hasMariadb)('MariaDB connections killed between invocations (Pl
     expect(gateway.pinnedSessions()).toBe(0)
   })
 
-  it('SET TRANSACTION applies to the transaction it precedes, never to another session, while other requests run', async () => {
-    // Between the driver's SET TRANSACTION and BEGIN other requests borrow the gateway's pooled
-    // connections: unpinned, the setting would go back to the pool with its connection, and BEGIN
-    // could run on another one.
-    async function seesConcurrentCommit(
-      name: string,
-      options?: Parameters<Database['transaction']>[1],
-    ): Promise<boolean> {
-      const [before, after] = await db.transaction(async (tx) => {
-        const first = await count(tx, `${name}%`) // takes the snapshot
-        await direct.query(`insert into ${TABLE} (name) values (?)`, [`${name}-1`])
-        return [first, await count(tx, `${name}%`)]
-      }, options)
-      return after !== before
-    }
-    let busy = true
-    const noise = Array.from({ length: 8 }, async () => {
-      while (busy) await db.query('select 1')
-    })
-    try {
-      const outcomes = await Promise.all(
-        Array.from({ length: 12 }, (_, i) =>
-          i % 2 === 0
-            ? seesConcurrentCommit(`rc-${i}`, { isolationLevel: 'read committed' })
-            : seesConcurrentCommit(`rr-${i}`),
-        ),
-      )
-      // READ COMMITTED sees the row another session committed meanwhile; the default (REPEATABLE READ) does not.
-      expect(outcomes).toEqual(Array.from({ length: 12 }, (_, i) => i % 2 === 0))
-    } finally {
-      busy = false
-      await Promise.all(noise)
-    }
-    expect(gateway.pinnedSessions()).toBe(0)
-  })
+  it(
+    'SET TRANSACTION applies to the transaction it precedes, never to another session, ' + 'while other requests run',
+    async () => {
+      // Between the driver's SET TRANSACTION and BEGIN other requests borrow the gateway's pooled
+      // connections: unpinned, the setting would go back to the pool with its connection, and BEGIN
+      // could run on another one.
+      async function seesConcurrentCommit(
+        name: string,
+        options?: Parameters<Database['transaction']>[1],
+      ): Promise<boolean> {
+        const [before, after] = await db.transaction(async (tx) => {
+          const first = await count(tx, `${name}%`) // takes the snapshot
+          await direct.query(`insert into ${TABLE} (name) values (?)`, [`${name}-1`])
+          return [first, await count(tx, `${name}%`)]
+        }, options)
+        return after !== before
+      }
+      let busy = true
+      const noise = Array.from({ length: 8 }, async () => {
+        while (busy) await db.query('select 1')
+      })
+      try {
+        const outcomes = await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            i % 2 === 0
+              ? seesConcurrentCommit(`rc-${i}`, { isolationLevel: 'read committed' })
+              : seesConcurrentCommit(`rr-${i}`),
+          ),
+        )
+        // READ COMMITTED sees the row another session committed meanwhile; the default (REPEATABLE READ) does not.
+        expect(outcomes).toEqual(Array.from({ length: 12 }, (_, i) => i % 2 === 0))
+      } finally {
+        busy = false
+        await Promise.all(noise)
+      }
+      expect(gateway.pinnedSessions()).toBe(0)
+    },
+  )
 
   it('leaves no server connection behind once the gateway is closed', async () => {
     await registry.disconnect()

@@ -67,89 +67,93 @@ describe.skipIf(!pgUp)(
 
     for (const scope of ['request', 'warm'] as const) {
       for (const path of ['return', 'throw', 'timeout'] as const) {
-        it(`${scope} scope, ${path}: the transaction fn left open is rolled back${scope === 'request' ? ', its connection closed' : ''}; 0 connections leaked`, async () => {
-          const app = `${APP}-${scope}-${path}`
-          const r = registry(app, scope)
-          const db = r.database
-          const value = `${scope}-${path}`
-          const mine = new Error('fn failed')
-          let release!: () => void
-          const gate = new Promise<void>((resolve) => (release = resolve))
-          let txOutcome: unknown
-          let afterwards: unknown
-          const fn = handler(
-            r,
-            async () => {
-              await db.query('select 1') // a connection of this invocation (request scope), or the warm one
-              let inserted!: () => void
-              const insertedP = new Promise<void>((resolve) => (inserted = resolve))
-              // A transaction fn starts and does not await: still open when fn is done.
-              const tx = db
-                .transaction(async (t: Transaction) => {
-                  await t.query(`insert into ${TABLE} values ($1)`, [value])
-                  inserted()
-                  await gate
-                  await t.query('select 1') // after the invocation ended: the transaction is gone
-                })
-                .then(
-                  () => (txOutcome = 'committed'),
-                  (e: unknown) => (txOutcome = e),
-                )
-              await insertedP
-              expect(await rows(value)).toBe(0) // not committed
-              expect(await inTransaction(app)).toBe(1)
-              if (path === 'throw') throw mine
-              if (path === 'timeout') {
-                await gate // never before the timeout
-                await tx
-                afterwards = await db.query<{ x: number }>('select 2 as x').then(
-                  (res) => res.rows,
-                  (e: unknown) => e,
-                )
-              }
-              return 'done'
-            },
-            path === 'timeout' ? { timeoutMs: 300 } : undefined,
-          )
-
-          const started = performance.now()
-          const outcome = await fn().then(
-            (v) => v,
-            (e: unknown) => e,
-          )
-          const elapsed = performance.now() - started
-          if (path === 'return') expect(outcome).toBe('done')
-          if (path === 'throw') expect(outcome).toBe(mine)
-          if (path === 'timeout') {
-            expect(outcome).toBeInstanceOf(LazyDbError)
-            expect(outcome).toMatchObject({ code: 'TIMEOUT' })
-            expect((outcome as Error).message).toMatch(
-              /timeoutMs \(300 ms\).*Raise timeoutMs or make the function faster/,
+        it(
+          `${scope} scope, ${path}: the transaction fn left open is rolled back` +
+            `${scope === 'request' ? ', its connection closed' : ''}; 0 connections leaked`,
+          async () => {
+            const app = `${APP}-${scope}-${path}`
+            const r = registry(app, scope)
+            const db = r.database
+            const value = `${scope}-${path}`
+            const mine = new Error('fn failed')
+            let release!: () => void
+            const gate = new Promise<void>((resolve) => (release = resolve))
+            let txOutcome: unknown
+            let afterwards: unknown
+            const fn = handler(
+              r,
+              async () => {
+                await db.query('select 1') // a connection of this invocation (request scope), or the warm one
+                let inserted!: () => void
+                const insertedP = new Promise<void>((resolve) => (inserted = resolve))
+                // A transaction fn starts and does not await: still open when fn is done.
+                const tx = db
+                  .transaction(async (t: Transaction) => {
+                    await t.query(`insert into ${TABLE} values ($1)`, [value])
+                    inserted()
+                    await gate
+                    await t.query('select 1') // after the invocation ended: the transaction is gone
+                  })
+                  .then(
+                    () => (txOutcome = 'committed'),
+                    (e: unknown) => (txOutcome = e),
+                  )
+                await insertedP
+                expect(await rows(value)).toBe(0) // not committed
+                expect(await inTransaction(app)).toBe(1)
+                if (path === 'throw') throw mine
+                if (path === 'timeout') {
+                  await gate // never before the timeout
+                  await tx
+                  afterwards = await db.query<{ x: number }>('select 2 as x').then(
+                    (res) => res.rows,
+                    (e: unknown) => e,
+                  )
+                }
+                return 'done'
+              },
+              path === 'timeout' ? { timeoutMs: 300 } : undefined,
             )
-            expect(elapsed).toBeGreaterThanOrEqual(290)
-            expect(elapsed).toBeLessThan(2000)
-          }
 
-          // Settled when handler() settled: rolled back, nothing left in a transaction.
-          expect(await inTransaction(app)).toBe(0)
-          expect(await rows(value)).toBe(0)
-          if (scope === 'request') expect(await waitForConnectionCount(0, app)).toBe(0)
-          else expect(await pgConnectionCount(app)).toBe(1) // the warm connection, kept, idle
+            const started = performance.now()
+            const outcome = await fn().then(
+              (v) => v,
+              (e: unknown) => e,
+            )
+            const elapsed = performance.now() - started
+            if (path === 'return') expect(outcome).toBe('done')
+            if (path === 'throw') expect(outcome).toBe(mine)
+            if (path === 'timeout') {
+              expect(outcome).toBeInstanceOf(LazyDbError)
+              expect(outcome).toMatchObject({ code: 'TIMEOUT' })
+              expect((outcome as Error).message).toMatch(
+                /timeoutMs \(300 ms\).*Raise timeoutMs or make the function faster/,
+              )
+              expect(elapsed).toBeGreaterThanOrEqual(290)
+              expect(elapsed).toBeLessThan(2000)
+            }
 
-          // What fn does after its invocation ended: the transaction handle is closed; a new query
-          // gets a connection of its own (request scope), closed after it.
-          release()
-          await expect.poll(() => txOutcome !== undefined).toBe(true)
-          expect(txOutcome).toMatchObject({ code: 'CLOSED' })
-          if (path === 'timeout') {
-            await expect.poll(() => afterwards !== undefined).toBe(true)
-            expect(afterwards).toEqual([{ x: 2 }])
-          }
-          expect(await rows(value)).toBe(0)
-          expect(await waitForConnectionCount(scope === 'request' ? 0 : 1, app)).toBe(scope === 'request' ? 0 : 1)
-          await r.disconnect()
-          expect(await waitForConnectionCount(0, app)).toBe(0)
-        })
+            // Settled when handler() settled: rolled back, nothing left in a transaction.
+            expect(await inTransaction(app)).toBe(0)
+            expect(await rows(value)).toBe(0)
+            if (scope === 'request') expect(await waitForConnectionCount(0, app)).toBe(0)
+            else expect(await pgConnectionCount(app)).toBe(1) // the warm connection, kept, idle
+
+            // What fn does after its invocation ended: the transaction handle is closed; a new query
+            // gets a connection of its own (request scope), closed after it.
+            release()
+            await expect.poll(() => txOutcome !== undefined).toBe(true)
+            expect(txOutcome).toMatchObject({ code: 'CLOSED' })
+            if (path === 'timeout') {
+              await expect.poll(() => afterwards !== undefined).toBe(true)
+              expect(afterwards).toEqual([{ x: 2 }])
+            }
+            expect(await rows(value)).toBe(0)
+            expect(await waitForConnectionCount(scope === 'request' ? 0 : 1, app)).toBe(scope === 'request' ? 0 : 1)
+            await r.disconnect()
+            expect(await waitForConnectionCount(0, app)).toBe(0)
+          },
+        )
       }
     }
 

@@ -75,7 +75,9 @@ function bundle(): Promise<{ path: string; remove: () => void }> {
       target: 'node20',
       alias,
       banner: {
-        js: "import { createRequire as __lazydbRequire } from 'node:module'; const require = __lazydbRequire(import.meta.url);",
+        js:
+          "import { createRequire as __lazydbRequire } from 'node:module'; " +
+          'const require = __lazydbRequire(import.meta.url);',
       },
       logLevel: 'error',
     })

@@ -70,7 +70,8 @@ describe.skipIf(!pgUp)('PostgreSQL unreachable for 2 s at cold start', () => {
           await back
           const stats = registry.stats().databases.default!
           console.log(
-            `[unreachable] ${transport}, totalMs 5000: succeeded after ${Math.round(elapsed)} ms; retries ${stats.retries}: ${describeRetries(retries)}`,
+            `[unreachable] ${transport}, totalMs 5000: succeeded after ${Math.round(elapsed)} ms; ` +
+              `retries ${stats.retries}: ${describeRetries(retries)}`,
           )
           expect(rows).toEqual([{ x: 1 }])
           expect(elapsed).toBeGreaterThanOrEqual(OUTAGE_MS - 50)
@@ -101,7 +102,8 @@ describe.skipIf(!pgUp)('PostgreSQL unreachable for 2 s at cold start', () => {
           const error = (await fn().catch((e: unknown) => e)) as LazyDbError
           const elapsed = performance.now() - started
           console.log(
-            `[unreachable] ${transport}, totalMs 500: ${error.code} after ${Math.round(elapsed)} ms; retries ${retries.length}: ${describeRetries(retries)}`,
+            `[unreachable] ${transport}, totalMs 500: ${error.code} after ${Math.round(elapsed)} ms; ` +
+              `retries ${retries.length}: ${describeRetries(retries)}`,
           )
           expect(error).toBeInstanceOf(LazyDbError)
           expect(error).toMatchObject({ code: 'CONNECT_FAILED', database: 'default' })

@@ -28,31 +28,34 @@ function app(registry: Registry) {
 }
 
 describe('Hono middleware', () => {
-  it('exposes the registry on c.var and scopes each request (request scope: connects = closes = requests)', async () => {
-    const connects: ConnectEvent[] = []
-    const registry = new Registry({
-      database: libsql(`file:${dirs.file('hono.db')}`, { scope: 'request' }),
-      on: { connect: (e) => connects.push(e) },
-    })
-    const hono = app(registry)
-    for (let i = 0; i < 5; i++) {
-      const res = await hono.fetch(new Request('http://local/twice'))
-      expect(await res.json()).toEqual({ same: true, n: 3, connected: true })
-    }
-    // 15 concurrent requests: each gets its own client, shared by its two queries.
-    const concurrent = await Promise.all(
-      Array.from({ length: 15 }, () => hono.fetch(new Request('http://local/twice'))),
-    )
-    expect(concurrent.map((r) => r.status)).toEqual(Array(15).fill(200))
-    const errored = await hono.fetch(new Request('http://local/boom'))
-    expect(errored.status).toBe(500)
-    const stats = registry.stats()
-    expect(stats.invocations.total).toBe(21)
-    expect(stats.databases.default).toMatchObject({ scope: 'request', connects: 21, closes: 21, queries: 41 })
-    expect(connects).toHaveLength(21)
-    expect(stats.platform).toBe('node')
-    expect(registry.database.isConnected).toBe(false) // nothing outlives its request
-  })
+  it(
+    'exposes the registry on c.var and scopes each request ' + '(request scope: connects = closes = requests)',
+    async () => {
+      const connects: ConnectEvent[] = []
+      const registry = new Registry({
+        database: libsql(`file:${dirs.file('hono.db')}`, { scope: 'request' }),
+        on: { connect: (e) => connects.push(e) },
+      })
+      const hono = app(registry)
+      for (let i = 0; i < 5; i++) {
+        const res = await hono.fetch(new Request('http://local/twice'))
+        expect(await res.json()).toEqual({ same: true, n: 3, connected: true })
+      }
+      // 15 concurrent requests: each gets its own client, shared by its two queries.
+      const concurrent = await Promise.all(
+        Array.from({ length: 15 }, () => hono.fetch(new Request('http://local/twice'))),
+      )
+      expect(concurrent.map((r) => r.status)).toEqual(Array(15).fill(200))
+      const errored = await hono.fetch(new Request('http://local/boom'))
+      expect(errored.status).toBe(500)
+      const stats = registry.stats()
+      expect(stats.invocations.total).toBe(21)
+      expect(stats.databases.default).toMatchObject({ scope: 'request', connects: 21, closes: 21, queries: 41 })
+      expect(connects).toHaveLength(21)
+      expect(stats.platform).toBe('node')
+      expect(registry.database.isConnected).toBe(false) // nothing outlives its request
+    },
+  )
 
   it('hands cleanup to executionCtx.waitUntil where the platform gives one (Workers, Vercel Edge)', async () => {
     const registry = new Registry({ database: libsql(`file:${dirs.file('hono-ctx.db')}`, { scope: 'request' }) })

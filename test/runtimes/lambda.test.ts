@@ -174,62 +174,70 @@ describe.skipIf(!pgUp)('AWS Lambda freeze harness (child process, SIGSTOP/SIGCON
     await waitForConnectionCount(0, FREEZE_APP)
   })
 
-  it('a freeze longer than the idle timeout, with the socket dropped meanwhile: the next invocation reconnects without an error', async () => {
-    gateway.resetCounters()
-    const first = await invoke(httpEvent('GET', '/notes'))
-    expect(first.error).toBeUndefined()
-    expect(first.result!.statusCode).toBe(200)
-    expect(first.callbackWaitsForEmptyEventLoop).toBe(false)
-    expect(first.stats.platform).toBe('aws-lambda')
-    expect(first.stats.databases.default).toMatchObject({ driver: 'neon-ws', scope: 'warm', connects: 1, errors: 0 })
-    expect(gateway.openConnections).toBe(1)
+  it(
+    'a freeze longer than the idle timeout, with the socket dropped meanwhile: ' +
+      'the next invocation reconnects without an error',
+    async () => {
+      gateway.resetCounters()
+      const first = await invoke(httpEvent('GET', '/notes'))
+      expect(first.error).toBeUndefined()
+      expect(first.result!.statusCode).toBe(200)
+      expect(first.callbackWaitsForEmptyEventLoop).toBe(false)
+      expect(first.stats.platform).toBe('aws-lambda')
+      expect(first.stats.databases.default).toMatchObject({ driver: 'neon-ws', scope: 'warm', connects: 1, errors: 0 })
+      expect(gateway.openConnections).toBe(1)
 
-    // Freeze, as Lambda does once the invocation has returned. The far side drops the idle socket
-    // while the process cannot see it, and the freeze outlasts the idle timeout (timers stop too).
-    child.kill('SIGSTOP')
-    gateway.dropAll()
-    await sleep(IDLE_TIMEOUT_MS * 3)
-    expect(gateway.openConnections).toBe(0)
-    child.kill('SIGCONT')
+      // Freeze, as Lambda does once the invocation has returned. The far side drops the idle socket
+      // while the process cannot see it, and the freeze outlasts the idle timeout (timers stop too).
+      child.kill('SIGSTOP')
+      gateway.dropAll()
+      await sleep(IDLE_TIMEOUT_MS * 3)
+      expect(gateway.openConnections).toBe(0)
+      child.kill('SIGCONT')
 
-    // Thaw straight into the next invocation.
-    const second = await invoke(httpEvent('GET', '/notes'))
-    expect(second.error).toBeUndefined()
-    expect(second.result!.statusCode).toBe(200)
-    expect(JSON.parse(second.result!.body)).toBeInstanceOf(Array)
-    expect(second.stats.databases.default).toMatchObject({ connects: 2, errors: 0 })
-    expect(second.stats.invocations).toMatchObject({ total: 2, cold: 1 })
-    console.log(
-      '[lambda freeze] stats after thaw:',
-      JSON.stringify(second.stats.databases.default),
-      `gateway connections opened: ${gateway.connectionsOpened}`,
-    )
+      // Thaw straight into the next invocation.
+      const second = await invoke(httpEvent('GET', '/notes'))
+      expect(second.error).toBeUndefined()
+      expect(second.result!.statusCode).toBe(200)
+      expect(JSON.parse(second.result!.body)).toBeInstanceOf(Array)
+      expect(second.stats.databases.default).toMatchObject({ connects: 2, errors: 0 })
+      expect(second.stats.invocations).toMatchObject({ total: 2, cold: 1 })
+      console.log(
+        '[lambda freeze] stats after thaw:',
+        JSON.stringify(second.stats.databases.default),
+        `gateway connections opened: ${gateway.connectionsOpened}`,
+      )
 
-    // Still warm afterwards: a third invocation reuses the new connection.
-    const third = await invoke(httpEvent('GET', '/notes'))
-    expect(third.result!.statusCode).toBe(200)
-    expect(third.stats.databases.default).toMatchObject({ connects: 2, errors: 0 })
-    expect(gateway.connectionsOpened).toBe(2)
-  })
+      // Still warm afterwards: a third invocation reuses the new connection.
+      const third = await invoke(httpEvent('GET', '/notes'))
+      expect(third.result!.statusCode).toBe(200)
+      expect(third.stats.databases.default).toMatchObject({ connects: 2, errors: 0 })
+      expect(gateway.connectionsOpened).toBe(2)
+    },
+  )
 
-  it('a freeze longer than the idle timeout with the socket still open: the idle timeout alone closes it, and the next invocation reconnects', async () => {
-    gateway.resetCounters()
-    const before = await invoke(httpEvent('GET', '/notes'))
-    expect(before.error).toBeUndefined()
-    const { connects, closes } = before.stats.databases.default!
-    expect(gateway.openConnections).toBe(1)
+  it(
+    'a freeze longer than the idle timeout with the socket still open: ' +
+      'the idle timeout alone closes it, and the next invocation reconnects',
+    async () => {
+      gateway.resetCounters()
+      const before = await invoke(httpEvent('GET', '/notes'))
+      expect(before.error).toBeUndefined()
+      const { connects, closes } = before.stats.databases.default!
+      expect(gateway.openConnections).toBe(1)
 
-    // Nothing drops the socket: only the idle timeout, checked on thaw (timers stopped while frozen), can retire it.
-    child.kill('SIGSTOP')
-    await sleep(IDLE_TIMEOUT_MS * 2)
-    expect(gateway.openConnections).toBe(1)
-    child.kill('SIGCONT')
+      // Nothing drops the socket: only the idle timeout, checked on thaw (timers stopped while frozen), can retire it.
+      child.kill('SIGSTOP')
+      await sleep(IDLE_TIMEOUT_MS * 2)
+      expect(gateway.openConnections).toBe(1)
+      child.kill('SIGCONT')
 
-    const after = await invoke(httpEvent('GET', '/notes'))
-    expect(after.error).toBeUndefined()
-    expect(after.result!.statusCode).toBe(200)
-    expect(after.stats.databases.default).toMatchObject({ connects: connects + 1, closes: closes + 1, errors: 0 })
-    expect(gateway.connectionsOpened).toBe(1)
-    await expect.poll(() => gateway.openConnections).toBe(1)
-  })
+      const after = await invoke(httpEvent('GET', '/notes'))
+      expect(after.error).toBeUndefined()
+      expect(after.result!.statusCode).toBe(200)
+      expect(after.stats.databases.default).toMatchObject({ connects: connects + 1, closes: closes + 1, errors: 0 })
+      expect(gateway.connectionsOpened).toBe(1)
+      await expect.poll(() => gateway.openConnections).toBe(1)
+    },
+  )
 })

@@ -41,34 +41,46 @@ async function inProject(body: string): Promise<Record<string, unknown>> {
 const caught = `(e) => ({ lazy: e instanceof LazyDbError, code: e.code, database: e.database, message: e.message })`
 
 describe('optional packages missing (built package, real Node)', () => {
-  it('a URL whose driver package is not installed fails with DRIVER_MISSING and the install command, at first use', async () => {
-    const out = await inProject(`
+  it(
+    'a URL whose driver package is not installed fails with DRIVER_MISSING ' + 'and the install command, at first use',
+    async () => {
+      const out = await inProject(`
       const registry = new Registry({ database: 'mysql://app:s3cretpw@db.example/app', warn: false })
       out.connectsAfterConstruction = registry.stats().databases.default.connects
       out.error = await registry.database.query('select 1').then(() => null, ${caught})
-      out.libsql = await new Registry({ database: ':memory:', warn: false }).database.query('select 1').then(() => null, ${caught})
+      const memory = new Registry({ database: ':memory:', warn: false })
+      out.libsql = await memory.database.query('select 1').then(() => null, ${caught})
     `)
-    expect(out.connectsAfterConstruction).toBe(0)
-    expect(out.error).toMatchObject({ lazy: true, code: 'DRIVER_MISSING', database: 'default' })
-    expect((out.error as { message: string }).message).toContain('npm install @planetscale/database')
-    expect((out.error as { message: string }).message).not.toContain('s3cretpw')
-    expect(out.libsql).toMatchObject({ lazy: true, code: 'DRIVER_MISSING' })
-    expect((out.libsql as { message: string }).message).toContain('npm install @libsql/client')
-  })
+      expect(out.connectsAfterConstruction).toBe(0)
+      expect(out.error).toMatchObject({ lazy: true, code: 'DRIVER_MISSING', database: 'default' })
+      expect((out.error as { message: string }).message).toContain('npm install @planetscale/database')
+      expect((out.error as { message: string }).message).not.toContain('s3cretpw')
+      expect(out.libsql).toMatchObject({ lazy: true, code: 'DRIVER_MISSING' })
+      expect((out.libsql as { message: string }).message).toContain('npm install @libsql/client')
+    },
+  )
 
-  it('neon-http without any WebSocket: transaction() fails with TRANSACTION_UNSUPPORTED saying what to do; neon-ws with DRIVER_MISSING naming ws', async () => {
-    const out = await inProject(`
+  it(
+    'neon-http without any WebSocket: transaction() fails with TRANSACTION_UNSUPPORTED saying what to do; ' +
+      'neon-ws with DRIVER_MISSING naming ws',
+    async () => {
+      const out = await inProject(`
       await import('lazydb/neon')
-      const registry = new Registry({ database: 'postgres://app:s3cretpw@ep-x.neon.test/app', extra: { ws: 'postgres://app:s3cretpw@ep-x.neon.test/app?transport=ws' }, warn: false })
+      const registry = new Registry({
+        database: 'postgres://app:s3cretpw@ep-x.neon.test/app',
+        extra: { ws: 'postgres://app:s3cretpw@ep-x.neon.test/app?transport=ws' },
+        warn: false,
+      })
       out.tx = await registry.database.transaction(async (tx) => tx.query('select 1')).then(() => null, ${caught})
       out.ws = await registry.using('ws').query('select 1').then(() => null, ${caught})
       out.stats = registry.stats().databases
     `)
-    expect(out.tx).toMatchObject({ lazy: true, code: 'TRANSACTION_UNSUPPORTED', database: 'default' })
-    expect((out.tx as { message: string }).message).toMatch(/npm install ws.*webSocketConstructor.*batch\(\)/)
-    expect(out.ws).toMatchObject({ lazy: true, code: 'DRIVER_MISSING', database: 'ws' })
-    expect((out.ws as { message: string }).message).toContain('npm install ws')
-    expect(JSON.stringify(out)).not.toContain('s3cretpw')
-    expect(out.stats).toMatchObject({ ws: { connects: 0 } })
-  })
+      expect(out.tx).toMatchObject({ lazy: true, code: 'TRANSACTION_UNSUPPORTED', database: 'default' })
+      expect((out.tx as { message: string }).message).toMatch(/npm install ws.*webSocketConstructor.*batch\(\)/)
+      expect(out.ws).toMatchObject({ lazy: true, code: 'DRIVER_MISSING', database: 'ws' })
+      expect((out.ws as { message: string }).message).toContain('npm install ws')
+      expect(JSON.stringify(out)).not.toContain('s3cretpw')
+      expect(out.stats).toMatchObject({ ws: { connects: 0 } })
+    },
+  )
 })

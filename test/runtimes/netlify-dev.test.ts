@@ -108,15 +108,18 @@ describe('Netlify Functions v2 in NetlifyDev (@netlify/dev)', () => {
     }
   })
 
-  it('detects Netlify by the global its bootstrap installs, ahead of the Lambda variable lambda-local sets', async () => {
-    const { response } = await send('/probe/notes')
-    expect(response.status).toBe(200)
-    expect(probeReport(response)).toMatchObject({
-      netlifyGlobal: true,
-      env: { NETLIFY: null, AWS_LAMBDA_FUNCTION_NAME: expect.any(String) },
-      stats: { platform: 'netlify' },
-    })
-  })
+  it(
+    'detects Netlify by the global its bootstrap installs, ' + 'ahead of the Lambda variable lambda-local sets',
+    async () => {
+      const { response } = await send('/probe/notes')
+      expect(response.status).toBe(200)
+      expect(probeReport(response)).toMatchObject({
+        netlifyGlobal: true,
+        env: { NETLIFY: null, AWS_LAMBDA_FUNCTION_NAME: expect.any(String) },
+        stats: { platform: 'netlify' },
+      })
+    },
+  )
 
   it('warm scope (libSQL over HTTP holds no socket): the client is kept and nothing goes to waitUntil', async () => {
     const { response } = await send('/probe/notes')
@@ -130,13 +133,16 @@ describe('Netlify Functions v2 in NetlifyDev (@netlify/dev)', () => {
     })
   })
 
-  it("request scope: the cleanup goes to the Context's waitUntil, and the connection is closed once it settles", async () => {
-    vi.stubEnv('LAZYDB_SCOPE', 'request')
-    const { response } = await send('/probe/notes')
-    expect(await response.json()).toEqual([expect.objectContaining({ body: NOTE })])
-    expect(probeReport(response)).toMatchObject({
-      waitUntilCalls: 1,
-      stats: { databases: { default: { scope: 'request', connects: 1, closes: 1, errors: 0 } } },
-    })
-  })
+  it(
+    "request scope: the cleanup goes to the Context's waitUntil, " + 'and the connection is closed once it settles',
+    async () => {
+      vi.stubEnv('LAZYDB_SCOPE', 'request')
+      const { response } = await send('/probe/notes')
+      expect(await response.json()).toEqual([expect.objectContaining({ body: NOTE })])
+      expect(probeReport(response)).toMatchObject({
+        waitUntilCalls: 1,
+        stats: { databases: { default: { scope: 'request', connects: 1, closes: 1, errors: 0 } } },
+      })
+    },
+  )
 })

@@ -27,8 +27,14 @@ import { handler as netlifyHandler } from 'lazydb/netlify'
 import { lazydb } from 'lazydb/hono'
 
 const out = {}
-out.sameDatabaseClass = [libsql(':memory:'), neon('postgres://u@h/db'), planetscale('mysql://u:p@h/db')].every((d) => d instanceof Database)
-try { new Registry({ database: neon('postgres://u@h/db', { fetchEndpoint: 5 }) }) } catch (e) { out.driverErrorIsCoreClass = e instanceof LazyDbError && e.code }
+out.sameDatabaseClass = [libsql(':memory:'), neon('postgres://u@h/db'), planetscale('mysql://u:p@h/db')].every(
+  (d) => d instanceof Database,
+)
+try {
+  new Registry({ database: neon('postgres://u@h/db', { fetchEndpoint: 5 }) })
+} catch (e) {
+  out.driverErrorIsCoreClass = e instanceof LazyDbError && e.code
+}
 out.adaptersShareHandler = vercelHandler === handler && netlifyHandler === handler
 out.adapterTypes = [typeof withRegistry, typeof lambdaHandler, typeof lazydb]
 // A URL alone: the driver table the libsql subpath registered into is the one the core reads.

@@ -128,42 +128,45 @@ describe.skipIf(!pgUp)('Vercel Node (handler called in Node), neon-ws, waitUntil
   const stats = async () =>
     (await (await fn.GET(new Request('https://notes.vercel.app/api/stats'))).json()) as StatsBody
 
-  it('closes an idle warm socket before the instance would suspend: the waitUntil promise resolves after the close', async () => {
-    given = []
-    const res = await fn.GET(new Request('https://notes.vercel.app/api/notes'))
-    expect(res.status).toBe(200)
-    const answeredAt = performance.now()
-    expect(gateway.openConnections).toBe(1)
-    // The invocation handed Vercel a promise for the idle close, so the instance is kept alive for it.
-    expect(given).toHaveLength(1)
-    let closedAt: number | undefined
-    let openWhenResolved: number | undefined
-    const idleClose = given[0]!.then(() => {
-      closedAt = performance.now()
-      openWhenResolved = gateway.openConnections
-    })
+  it(
+    'closes an idle warm socket before the instance would suspend: ' + 'the waitUntil promise resolves after the close',
+    async () => {
+      given = []
+      const res = await fn.GET(new Request('https://notes.vercel.app/api/notes'))
+      expect(res.status).toBe(200)
+      const answeredAt = performance.now()
+      expect(gateway.openConnections).toBe(1)
+      // The invocation handed Vercel a promise for the idle close, so the instance is kept alive for it.
+      expect(given).toHaveLength(1)
+      let closedAt: number | undefined
+      let openWhenResolved: number | undefined
+      const idleClose = given[0]!.then(() => {
+        closedAt = performance.now()
+        openWhenResolved = gateway.openConnections
+      })
 
-    // Still open and unresolved while the connection is merely idle.
-    await sleep(IDLE_TIMEOUT_MS / 2)
-    expect(closedAt).toBeUndefined()
-    expect(gateway.openConnections).toBe(1)
+      // Still open and unresolved while the connection is merely idle.
+      await sleep(IDLE_TIMEOUT_MS / 2)
+      expect(closedAt).toBeUndefined()
+      expect(gateway.openConnections).toBe(1)
 
-    await idleClose
-    const s = await stats()
-    console.log(
-      '[vercel node] idle close resolved',
-      Math.round(closedAt! - answeredAt),
-      'ms after the response; open gateway connections at that moment:',
-      openWhenResolved,
-    )
-    expect(closedAt! - answeredAt).toBeGreaterThanOrEqual(IDLE_TIMEOUT_MS / 2)
-    expect(s.platform).toBe('vercel-node')
-    expect(s.databases.default).toMatchObject({ driver: 'neon-ws', scope: 'warm', connects: 1, closes: 1, errors: 0 })
-    // The promise given to waitUntil settles only once the socket has really closed: the gateway (far
-    // side) has already seen the close at that very moment, so nothing is open when Vercel suspends.
-    expect(openWhenResolved).toBe(0)
-    expect(await waitForConnectionCount(0, `${APP}-node`)).toBe(0)
-  })
+      await idleClose
+      const s = await stats()
+      console.log(
+        '[vercel node] idle close resolved',
+        Math.round(closedAt! - answeredAt),
+        'ms after the response; open gateway connections at that moment:',
+        openWhenResolved,
+      )
+      expect(closedAt! - answeredAt).toBeGreaterThanOrEqual(IDLE_TIMEOUT_MS / 2)
+      expect(s.platform).toBe('vercel-node')
+      expect(s.databases.default).toMatchObject({ driver: 'neon-ws', scope: 'warm', connects: 1, closes: 1, errors: 0 })
+      // The promise given to waitUntil settles only once the socket has really closed: the gateway (far
+      // side) has already seen the close at that very moment, so nothing is open when Vercel suspends.
+      expect(openWhenResolved).toBe(0)
+      expect(await waitForConnectionCount(0, `${APP}-node`)).toBe(0)
+    },
+  )
 
   it('the next request connects again, and keeps reusing while requests keep coming', async () => {
     given = []

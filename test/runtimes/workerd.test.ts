@@ -97,7 +97,8 @@ describe.skipIf(!pgUp)('Cloudflare Workers: the built worker in workerd (Minifla
     await admin.connect()
     try {
       await admin.query(
-        'create table if not exists notes (id bigserial primary key, body text not null, created_at timestamptz not null default now())',
+        'create table if not exists notes (id bigserial primary key, body text not null, ' +
+          'created_at timestamptz not null default now())',
       )
     } catch (error) {
       if ((error as { code?: string }).code !== '23505') throw error // a concurrent create won the race
@@ -118,36 +119,40 @@ describe.skipIf(!pgUp)('Cloudflare Workers: the built worker in workerd (Minifla
     dir.remove()
   })
 
-  it('neon-ws: 200 requests (100 sequential, 100 in bursts of 20) all succeed; connections close after each request', async () => {
-    const url = `${pgUrlFor(NEON_HOST, { password: 'not-checked', applicationName: APP })}&transport=ws`
-    const { mf, output } = start(workerPath, { DATABASE_URL: url, NEON_WS_PROXY: wsGateway.wsProxy })
-    wsGateway.resetCounters()
-    const outcomes = await drive(mf)
-    const result = summary(outcomes)
-    console.log(
-      '[workerd neon-ws]',
-      JSON.stringify(result),
-      `gateway connections opened: ${wsGateway.connectionsOpened}`,
-      firstFailure(outcomes),
-    )
-    expect(result).toEqual({ requests: 200, ok: 200, timeouts: 0, crossRequest: 0, failedStatuses: [] })
-    expect(output.join('')).not.toMatch(CROSS_REQUEST)
-    expect(output.join('')).not.toMatch(/hung and would never generate a response/)
+  it(
+    'neon-ws: 200 requests (100 sequential, 100 in bursts of 20) all succeed; ' +
+      'connections close after each request',
+    async () => {
+      const url = `${pgUrlFor(NEON_HOST, { password: 'not-checked', applicationName: APP })}&transport=ws`
+      const { mf, output } = start(workerPath, { DATABASE_URL: url, NEON_WS_PROXY: wsGateway.wsProxy })
+      wsGateway.resetCounters()
+      const outcomes = await drive(mf)
+      const result = summary(outcomes)
+      console.log(
+        '[workerd neon-ws]',
+        JSON.stringify(result),
+        `gateway connections opened: ${wsGateway.connectionsOpened}`,
+        firstFailure(outcomes),
+      )
+      expect(result).toEqual({ requests: 200, ok: 200, timeouts: 0, crossRequest: 0, failedStatuses: [] })
+      expect(output.join('')).not.toMatch(CROSS_REQUEST)
+      expect(output.join('')).not.toMatch(/hung and would never generate a response/)
 
-    // Request scope: one connection per request, each closed through ctx.waitUntil.
-    await expect.poll(() => wsGateway.openConnections, { timeout: 5000 }).toBe(0)
-    expect(await waitForConnectionCount(baseline, APP, 5000)).toBe(baseline)
-    const s = await stats(mf)
-    expect(s.platform).toBe('cloudflare')
-    expect(s.databases.default).toMatchObject({
-      driver: 'neon-ws',
-      scope: 'request',
-      connects: 200,
-      closes: 200,
-      errors: 0,
-    })
-    expect(wsGateway.connectionsOpened).toBe(200)
-  })
+      // Request scope: one connection per request, each closed through ctx.waitUntil.
+      await expect.poll(() => wsGateway.openConnections, { timeout: 5000 }).toBe(0)
+      expect(await waitForConnectionCount(baseline, APP, 5000)).toBe(baseline)
+      const s = await stats(mf)
+      expect(s.platform).toBe('cloudflare')
+      expect(s.databases.default).toMatchObject({
+        driver: 'neon-ws',
+        scope: 'request',
+        connects: 200,
+        closes: 200,
+        errors: 0,
+      })
+      expect(wsGateway.connectionsOpened).toBe(200)
+    },
+  )
 
   it('neon-http: stays warm across requests (one client), all requests succeed', async () => {
     const url = pgUrlFor(NEON_HOST, { password: 'not-checked', applicationName: `${APP}-http` })

@@ -19,7 +19,8 @@ import { attachHranaWs, type HranaWs } from './hrana-ws.js'
 export interface HranaGatewayOptions {
   file: string
   delayMs?: number // one-way delay before each HTTP request is handled
-  authToken?: string // when set, pipeline POSTs need `Authorization: Bearer <token>` (else 401), WebSocket hellos the token
+  // When set, pipeline POSTs need `Authorization: Bearer <token>` (else 401), WebSocket hellos the token.
+  authToken?: string
   streamIdleMs?: number // idle streams are closed after this long (default 10 000)
 }
 export interface HranaGateway {

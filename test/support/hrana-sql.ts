@@ -148,7 +148,8 @@ function describe(s: SqlStream, sql: string) {
     params: [...bare.matchAll(/\?\d*|[:@$][A-Za-z_]\w*/g)].map(([m]) => ({ name: m === '?' ? null : m })),
     cols: cols(s.db.prepare(sql)),
     is_explain: /^\s*explain\b/i.test(bare),
-    is_readonly: /^\s*(select|values|explain)\b/i.test(bare), // approximation: libsql does not expose sqlite3_stmt_readonly
+    // An approximation: libsql does not expose sqlite3_stmt_readonly.
+    is_readonly: /^\s*(select|values|explain)\b/i.test(bare),
   }
 }
 

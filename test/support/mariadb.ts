@@ -7,7 +7,8 @@ import type { Connection, ConnectionOptions } from 'mysql2/promise'
 
 export const MARIADB_SOCKET = '/run/mysqld/mysqld.sock'
 export const MARIADB_START_COMMAND =
-  'install -d -o mysql -g mysql /run/mysqld; start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql'
+  'install -d -o mysql -g mysql /run/mysqld; ' +
+  'start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql'
 
 export interface MariadbCredentials {
   user: string

@@ -152,7 +152,9 @@ function vitessError(e: SqlError, sql: string, db: string, user: string, grpcCod
   const desc = `${e.sqlMessage ?? e.message} (errno ${errno}) (sqlstate ${e.sqlState ?? 'HY000'})`
   return {
     code: grpc.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase(),
-    message: `target: ${db}.-.primary: vttablet: rpc error: code = ${grpc} desc = ${desc} (CallerID: ${user}): Sql: ${JSON.stringify(sql)}, BindVars: {}`,
+    message:
+      `target: ${db}.-.primary: vttablet: rpc error: code = ${grpc} desc = ${desc} ` +
+      `(CallerID: ${user}): Sql: ${JSON.stringify(sql)}, BindVars: {}`,
   }
 }
 

@@ -28,13 +28,16 @@ describe('detectPlatform', () => {
     vi.unstubAllGlobals()
   })
 
-  it('tells Netlify and Vercel from plain Lambda, though both run on Lambda and set AWS_LAMBDA_FUNCTION_NAME', async () => {
-    expect(await detectWith({ AWS_LAMBDA_FUNCTION_NAME: 'fn', NETLIFY: 'true' })).toBe('netlify')
-    expect(await detectWith({ AWS_LAMBDA_FUNCTION_NAME: 'fn', VERCEL: '1' })).toBe('vercel-node')
-    expect(await detectWith({ AWS_LAMBDA_FUNCTION_NAME: 'fn', VERCEL_ENV: 'production' })).toBe('vercel-node')
-    expect(await detectWith({ AWS_LAMBDA_FUNCTION_NAME: 'fn' })).toBe('aws-lambda')
-    expect(await detectWith({})).toBe('node')
-  })
+  it(
+    'tells Netlify and Vercel from plain Lambda, ' + 'though both run on Lambda and set AWS_LAMBDA_FUNCTION_NAME',
+    async () => {
+      expect(await detectWith({ AWS_LAMBDA_FUNCTION_NAME: 'fn', NETLIFY: 'true' })).toBe('netlify')
+      expect(await detectWith({ AWS_LAMBDA_FUNCTION_NAME: 'fn', VERCEL: '1' })).toBe('vercel-node')
+      expect(await detectWith({ AWS_LAMBDA_FUNCTION_NAME: 'fn', VERCEL_ENV: 'production' })).toBe('vercel-node')
+      expect(await detectWith({ AWS_LAMBDA_FUNCTION_NAME: 'fn' })).toBe('aws-lambda')
+      expect(await detectWith({})).toBe('node')
+    },
+  )
 
   it('recognises Workers and Vercel Edge by their globals, before any environment variable', async () => {
     expect(

@@ -158,32 +158,35 @@ describe('Registry', () => {
 })
 
 describe('hooks', () => {
-  it('reports every query (with its error) to on.query and failures to on.error; a throwing hook changes nothing', async () => {
-    const queries: QueryEvent[] = []
-    const errors: unknown[] = []
-    const registry = new Registry({
-      database: fileUrl(),
-      warn: false,
-      on: {
-        query: (e) => {
-          queries.push(e)
-          throw new Error('a broken hook')
+  it(
+    'reports every query (with its error) to on.query and failures to on.error; ' + 'a throwing hook changes nothing',
+    async () => {
+      const queries: QueryEvent[] = []
+      const errors: unknown[] = []
+      const registry = new Registry({
+        database: fileUrl(),
+        warn: false,
+        on: {
+          query: (e) => {
+            queries.push(e)
+            throw new Error('a broken hook')
+          },
+          error: (e) => errors.push(e),
         },
-        error: (e) => errors.push(e),
-      },
-    })
-    await expect(registry.database.query('select ? as v', [1])).resolves.toMatchObject({ rows: [{ v: 1 }] })
-    const failure = await registry.database.query('select * from missing_table').catch((e: unknown) => e)
-    expect(failure).toBeInstanceOf(LazyDbError)
-    expect(queries.map((q) => [q.database, q.text, q.error === undefined])).toEqual([
-      ['default', 'select ? as v', true],
-      ['default', 'select * from missing_table', false],
-    ])
-    expect(queries.every((q) => q.durationMs >= 0)).toBe(true)
-    expect(errors).toEqual([failure])
-    expect(registry.stats().databases.default).toMatchObject({ queries: 2, errors: 1 })
-    await registry.disconnect()
-  })
+      })
+      await expect(registry.database.query('select ? as v', [1])).resolves.toMatchObject({ rows: [{ v: 1 }] })
+      const failure = await registry.database.query('select * from missing_table').catch((e: unknown) => e)
+      expect(failure).toBeInstanceOf(LazyDbError)
+      expect(queries.map((q) => [q.database, q.text, q.error === undefined])).toEqual([
+        ['default', 'select ? as v', true],
+        ['default', 'select * from missing_table', false],
+      ])
+      expect(queries.every((q) => q.durationMs >= 0)).toBe(true)
+      expect(errors).toEqual([failure])
+      expect(registry.stats().databases.default).toMatchObject({ queries: 2, errors: 1 })
+      await registry.disconnect()
+    },
+  )
 })
 
 describe('the NOT_CONNECTED warning', () => {
