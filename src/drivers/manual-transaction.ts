@@ -9,12 +9,18 @@ import type { DriverConfig } from './contract.js'
 
 const OPENS_TRANSACTION = /^\s*(?:begin|start\s+transaction|savepoint)\b/i
 
-/** Whether the statement opens a transaction. Checks one character first: this is on every statement's path. */
+/**
+ * Whether the statement opens a transaction. It looks at the first two letters before anything else:
+ * this is on every statement's path, and only "b…", "st…" and "sa…" can start such a statement.
+ */
 export function opensTransaction(text: string): boolean {
   let i = 0
   while (i < text.length && text.charCodeAt(i) <= 32) i++
   const first = text.charCodeAt(i) | 32
-  return (first === 98 || first === 115) && OPENS_TRANSACTION.test(text) // b, s
+  if (first === 98) return OPENS_TRANSACTION.test(text) // b
+  if (first !== 115) return false // s
+  const second = text.charCodeAt(i + 1) | 32
+  return (second === 116 || second === 97) && OPENS_TRANSACTION.test(text) // t, a
 }
 
 /** TRANSACTION_UNSUPPORTED for a statement that opened (or would open) a transaction outside transaction(). */
