@@ -6,9 +6,12 @@ const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^lazydb$/, replacement: src('index.ts') },
-      { find: /^lazydb\/(neon|planetscale|libsql)$/, replacement: src('drivers/$1/index.ts') },
-      { find: /^lazydb\/(aws-lambda|cloudflare|vercel|netlify|hono)$/, replacement: src('platforms/$1.ts') },
+      { find: /^(@lazydb\/core|lazydb)$/, replacement: src('index.ts') },
+      { find: /^(?:@lazydb\/core|lazydb)\/(neon|planetscale|libsql)$/, replacement: src('drivers/$1/index.ts') },
+      {
+        find: /^(?:@lazydb\/core|lazydb)\/(aws-lambda|cloudflare|vercel|netlify|hono)$/,
+        replacement: src('platforms/$1.ts'),
+      },
     ],
   },
   test: {

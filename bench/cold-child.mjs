@@ -8,7 +8,7 @@ const env = process.env
 let invoke
 let registry
 if (mode === 'lazydb') {
-  const { Registry, handler } = await import('lazydb')
+  const { Registry, handler } = await import('@lazydb/core')
   registry = new Registry({ database: await lazydbDatabase(target, env) })
   invoke = handler(registry, async () => (await registry.database.query('select 1 as one')).rows.length)
 } else {

@@ -29,7 +29,7 @@ async function notes(request, query) {
 let app
 let shutdown = async () => {}
 if (variant === 'lazydb') {
-  const { Registry, handler } = await import('lazydb')
+  const { Registry, handler } = await import('@lazydb/core')
   const registry = new Registry({ database: await lazydbDatabase(target, env, max === undefined ? {} : { max }) })
   const query = async (text, params) => (await registry.database.query(text, params)).rows
   app = handler(registry, (request) => notes(request, query))

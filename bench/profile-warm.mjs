@@ -15,7 +15,7 @@ const VARIANTS = ['raw', 'handlerQuery']
  * the way a real driver call does; too noisy on a shared machine to be part of the default run.)
  */
 async function nullDriverLayers(thrashKB = 0) {
-  const { Registry, handler, registerDriver } = await import('lazydb')
+  const { Registry, handler, registerDriver } = await import('@lazydb/core')
   const { interleave } = await import('./rows/warm.mjs')
   const { median } = await import('./lib/util.mjs')
   const columns = ['1']
@@ -74,8 +74,8 @@ async function nullDriverLayers(thrashKB = 0) {
 
 async function loop(variant, calls) {
   const { createClient } = await import('@libsql/client')
-  const { Registry, handler } = await import('lazydb')
-  const { libsql, libsqlDriver } = await import('lazydb/libsql')
+  const { Registry, handler } = await import('@lazydb/core')
+  const { libsql, libsqlDriver } = await import('@lazydb/core/libsql')
   let fn
   if (variant === 'raw') {
     const client = createClient({ url: ':memory:' })

@@ -18,7 +18,7 @@ server.close()
 let call
 let close
 if (mode === 'lazydb') {
-  const { Registry, handler } = await import('lazydb')
+  const { Registry, handler } = await import('@lazydb/core')
   const registry = new Registry({ database: await lazydbDatabase(target, env) })
   call = handler(registry, () => registry.database.query('select 1 as one'))
   close = () => registry.disconnect({ force: true })

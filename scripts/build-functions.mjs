@@ -8,10 +8,10 @@ import { dirname, isAbsolute } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const alias = { lazydb: `${root}src/index.ts` }
-for (const sub of ['neon', 'planetscale', 'libsql']) alias[`lazydb/${sub}`] = `${root}src/drivers/${sub}/index.ts`
+const alias = { '@lazydb/core': `${root}src/index.ts` }
+for (const sub of ['neon', 'planetscale', 'libsql']) alias[`@lazydb/core/${sub}`] = `${root}src/drivers/${sub}/index.ts`
 for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono'])
-  alias[`lazydb/${sub}`] = `${root}src/platforms/${sub}.ts`
+  alias[`@lazydb/core/${sub}`] = `${root}src/platforms/${sub}.ts`
 
 // Node ESM bundles get a `require` for the CommonJS packages they carry (ws, …).
 const NODE_REQUIRE =

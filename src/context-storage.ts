@@ -11,7 +11,7 @@ let storageClass: StorageClass | undefined | null = null
 
 /**
  * Hands over the runtime's AsyncLocalStorage class where it is neither a global nor built in
- * (`node:async_hooks` through `process.getBuiltinModule`). `lazydb/cloudflare` calls it.
+ * (`node:async_hooks` through `process.getBuiltinModule`). `@lazydb/core/cloudflare` calls it.
  * @example
  * import { AsyncLocalStorage } from 'node:async_hooks'
  * provideAsyncLocalStorage(AsyncLocalStorage)

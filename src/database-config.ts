@@ -49,7 +49,8 @@ export function normalizeDatabase(alias: string, value: unknown): DatabaseConfig
     throw configError(
       alias,
       `expected a URL string or { url, … } (got ${describeValue(value)})`,
-      'Pass a URL string, an object with a url, or a database from lazydb/neon, lazydb/planetscale or lazydb/libsql',
+      'Pass a URL string, an object with a url, or a database from @lazydb/core/neon, @lazydb/core/planetscale ' +
+        'or @lazydb/core/libsql',
     )
   }
   const input: DatabaseOptions = typeof value === 'string' ? { url: value } : (value as DatabaseOptions)

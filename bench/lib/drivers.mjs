@@ -95,15 +95,15 @@ async function neonRaw(env) {
 /** The lazydb Database for `name`, as a user configures it. */
 export async function lazydbDatabase(name, env, extra = {}) {
   if (name === 'libsql-file' || name === 'libsql-http') {
-    const { libsql } = await import('lazydb/libsql')
+    const { libsql } = await import('@lazydb/core/libsql')
     return libsql(env.BENCH_URL, extra)
   }
   if (name === 'neon-http') {
-    const { neon } = await import('lazydb/neon')
+    const { neon } = await import('@lazydb/core/neon')
     return neon(env.BENCH_URL, { driver: 'neon-http', fetchEndpoint: env.BENCH_FETCH_ENDPOINT, ...extra })
   }
   if (name === 'neon-ws') {
-    const { neon } = await import('lazydb/neon')
+    const { neon } = await import('@lazydb/core/neon')
     return neon(env.BENCH_URL, {
       driver: 'neon-ws',
       wsProxy: env.BENCH_WS_PROXY,
@@ -112,7 +112,7 @@ export async function lazydbDatabase(name, env, extra = {}) {
       ...extra,
     })
   }
-  const { planetscale } = await import('lazydb/planetscale')
+  const { planetscale } = await import('@lazydb/core/planetscale')
   return planetscale(env.BENCH_URL, extra)
 }
 

@@ -23,8 +23,8 @@ export default {
   },
 }
 `,
-    lazydb: `import { Registry, handler } from 'lazydb'
-import { libsql } from 'lazydb/libsql'
+    lazydb: `import { Registry, handler } from '@lazydb/core'
+import { libsql } from '@lazydb/core/libsql'
 let registry
 export default {
   fetch: handler(
@@ -52,8 +52,8 @@ export default {
   },
 }
 `,
-    lazydb: `import { Registry, handler } from 'lazydb'
-import { neon } from 'lazydb/neon'
+    lazydb: `import { Registry, handler } from '@lazydb/core'
+import { neon } from '@lazydb/core/neon'
 let registry
 export default {
   fetch: handler(
@@ -80,8 +80,8 @@ export default {
   },
 }
 `,
-    lazydb: `import { Registry, handler } from 'lazydb'
-import { planetscale } from 'lazydb/planetscale'
+    lazydb: `import { Registry, handler } from '@lazydb/core'
+import { planetscale } from '@lazydb/core/planetscale'
 let registry
 export default {
   fetch: handler(
@@ -97,7 +97,7 @@ export default {
   },
   // No driver at all: only the core entry, configured by URL.
   core: {
-    lazydb: `import { Registry, handler } from 'lazydb'
+    lazydb: `import { Registry, handler } from '@lazydb/core'
 const registry = new Registry({ database: 'file:app.db' })
 export default { fetch: handler(registry, async () => Response.json((await registry.database.query('select 1')).rows)) }
 `,

@@ -20,15 +20,15 @@ export async function run() {
   })
   const specifiers = {
     'one trivial module (floor)': empty,
-    lazydb: 'lazydb',
+    '@lazydb/core': '@lazydb/core',
     'lazydb core bundled into one file': bundled,
-    'lazydb/libsql': 'lazydb/libsql',
+    '@lazydb/core/libsql': '@lazydb/core/libsql',
     '@libsql/client': '@libsql/client',
     '@neondatabase/serverless': '@neondatabase/serverless',
     '@planetscale/database': '@planetscale/database',
   }
-  if (hasBuiltDriver('neon')) specifiers['lazydb/neon'] = 'lazydb/neon'
-  if (hasBuiltDriver('planetscale')) specifiers['lazydb/planetscale'] = 'lazydb/planetscale'
+  if (hasBuiltDriver('neon')) specifiers['@lazydb/core/neon'] = '@lazydb/core/neon'
+  if (hasBuiltDriver('planetscale')) specifiers['@lazydb/core/planetscale'] = '@lazydb/core/planetscale'
   const names = Object.keys(specifiers)
   const times = Object.fromEntries(names.map((n) => [n, []]))
   const repeats = QUICK ? 5 : 15
@@ -41,7 +41,7 @@ export async function run() {
     }
   }
   const ms = Object.fromEntries(names.map((n) => [n, round(median(times[n]), 2)]))
-  const core = ms.lazydb
+  const core = ms['@lazydb/core']
   const drivers = ['@libsql/client', '@neondatabase/serverless', '@planetscale/database']
   return [
     row({

@@ -31,8 +31,8 @@ const diffOf = (perCall, subject, baseline) =>
 
 async function libsqlRows() {
   const { createClient } = await import('@libsql/client')
-  const { Registry, handler } = await import('lazydb')
-  const { libsql, libsqlDriver } = await import('lazydb/libsql')
+  const { Registry, handler } = await import('@lazydb/core')
+  const { libsql, libsqlDriver } = await import('@lazydb/core/libsql')
 
   const raw = createClient({ url: ':memory:' })
   // The registry used through handler() only: never connect()ed, so handler is the only scope.
@@ -122,7 +122,7 @@ async function networkRow(target) {
     return row({ id, name, baseline, target: '<= 1.03', skipped: 'dist/drivers/neon/index.js is not built yet' })
   const gw = await startGateway(target, { tag: `lazydb-bench-warm-${target}` })
   try {
-    const { Registry, handler } = await import('lazydb')
+    const { Registry, handler } = await import('@lazydb/core')
     const raw = await rawClient(target, gw.env)
     const registry = new Registry({ database: await lazydbDatabase(target, gw.env) })
     const wrapped = handler(registry, () => registry.database.query('select 1'))

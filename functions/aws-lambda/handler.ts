@@ -3,7 +3,7 @@
 // The registry lives in module scope: created at init without I/O, it connects on the first query,
 // and a WebSocket connection (`?transport=ws`) stays warm across invocations; one that died while
 // the instance was frozen is replaced before use.
-import { handler as lambdaHandler } from 'lazydb/aws-lambda'
+import { handler as lambdaHandler } from '@lazydb/core/aws-lambda'
 import { WebSocket } from 'ws'
 import { neonRegistry } from '../shared/neon-env.js'
 import { notesApp } from '../shared/notes.js'

@@ -3,7 +3,7 @@
 // equal env values give back the same Registry. A WebSocket connection (`?transport=ws`) is opened
 // per request and closed through ctx.waitUntil after the response — workerd forbids a socket from
 // one request being used by another; Neon over HTTP stays warm.
-import { withRegistry } from 'lazydb/cloudflare'
+import { withRegistry } from '@lazydb/core/cloudflare'
 import type { FunctionEnv } from '../shared/env.js'
 import { neonRegistry } from '../shared/neon-env.js'
 import { notesApp } from '../shared/notes.js'

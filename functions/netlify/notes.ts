@@ -1,9 +1,9 @@
 // The notes app as a Netlify Function (v2: `(Request, Context) => Response`), on libSQL (e.g. Turso)
 // over HTTP. Built with the `netlify` export condition, @libsql/client resolves to its fetch-only
 // build: no native module in the bundle. Request-scoped cleanup runs through `context.waitUntil`.
-import { Registry } from 'lazydb'
-import { libsql } from 'lazydb/libsql'
-import { handler } from 'lazydb/netlify'
+import { Registry } from '@lazydb/core'
+import { libsql } from '@lazydb/core/libsql'
+import { handler } from '@lazydb/core/netlify'
 import { notesApp } from '../shared/notes.js'
 import { lifetimeSettings, type FunctionEnv } from '../shared/env.js'
 

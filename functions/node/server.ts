@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { handler, Registry } from 'lazydb'
+import { handler, Registry } from '@lazydb/core'
 import { notesApp } from '../shared/notes.js'
 
 /** The demo: the notes app on plain Node, on the embedded libSQL default unless DATABASE_URL is set. */

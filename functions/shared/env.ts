@@ -1,4 +1,4 @@
-import type { RegistryOptions, Scope } from 'lazydb'
+import type { RegistryOptions, Scope } from '@lazydb/core'
 
 /**
  * The environment the example functions read. `DATABASE_URL` is required; the rest are optional

@@ -1,5 +1,5 @@
-import { Registry } from 'lazydb'
-import { neon } from 'lazydb/neon'
+import { Registry } from '@lazydb/core'
+import { neon } from '@lazydb/core/neon'
 import { lifetimeSettings, type FunctionEnv } from './env.js'
 
 const registries = new Map<string, Registry>()

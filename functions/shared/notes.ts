@@ -1,4 +1,4 @@
-import type { Database, Registry } from 'lazydb'
+import type { Database, Registry } from '@lazydb/core'
 
 /** The example app every platform deploys: a tiny notes API plus GET /stats. */
 const schemaReady = new WeakMap<Database, Promise<unknown>>()

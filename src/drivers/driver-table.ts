@@ -11,15 +11,15 @@ g[KEY] = table
 
 /** Where each driver comes from: the subpath that registers it and the package it needs. */
 export const DRIVER_SOURCES: Record<DriverName, { subpath: string; pkg: string }> = {
-  'neon-http': { subpath: 'lazydb/neon', pkg: '@neondatabase/serverless' },
-  'neon-ws': { subpath: 'lazydb/neon', pkg: '@neondatabase/serverless' },
-  planetscale: { subpath: 'lazydb/planetscale', pkg: '@planetscale/database' },
-  libsql: { subpath: 'lazydb/libsql', pkg: '@libsql/client' },
+  'neon-http': { subpath: '@lazydb/core/neon', pkg: '@neondatabase/serverless' },
+  'neon-ws': { subpath: '@lazydb/core/neon', pkg: '@neondatabase/serverless' },
+  planetscale: { subpath: '@lazydb/core/planetscale', pkg: '@planetscale/database' },
+  libsql: { subpath: '@lazydb/core/libsql', pkg: '@libsql/client' },
 }
 
 /**
  * Makes a driver available to URL-based config under its name. Driver subpaths call it when imported.
- * @example import { registerDriver } from 'lazydb'; registerDriver(myDriver)
+ * @example import { registerDriver } from '@lazydb/core'; registerDriver(myDriver)
  */
 export function registerDriver(driver: Driver): void {
   const d = driver as Partial<Driver> | null | undefined
@@ -27,7 +27,7 @@ export function registerDriver(driver: Driver): void {
     throw argumentError(
       'registerDriver',
       `expected a Driver { name, connect, classify } (got ${describeValue(driver)})`,
-      "Pass a driver object, e.g. import { libsqlDriver } from 'lazydb/libsql'",
+      "Pass a driver object, e.g. import { libsqlDriver } from '@lazydb/core/libsql'",
     )
   }
   if (!(d.name! in DRIVER_SOURCES)) {

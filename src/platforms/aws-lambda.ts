@@ -17,7 +17,7 @@ function dontWaitForEmptyEventLoop(context: unknown): void {
  * An AWS Lambda handler for any event type. Warm connections stay open across invocations, so
  * Lambda is told not to wait for an empty event loop (it would never be empty).
  * @example
- * import { handler } from 'lazydb/aws-lambda'
+ * import { handler } from '@lazydb/core/aws-lambda'
  * export const main = handler(registry, async (event, context) => {
  *   const { rows } = await registry.database.sql`select * from notes`
  *   return { statusCode: 200, body: JSON.stringify(rows) }

@@ -26,7 +26,7 @@ const HANDLERS = ['fetch', 'scheduled', 'queue'] as const
  * opened per request and closed through `ctx.waitUntil` after the response; HTTP drivers stay warm.
  * Needs the `nodejs_compat` compatibility flag.
  * @example
- * import { withRegistry } from 'lazydb/cloudflare'
+ * import { withRegistry } from '@lazydb/core/cloudflare'
  * export default withRegistry((env) => Registry.fromEnv(env), {
  *   async fetch(req, env) { return Response.json((await Registry.fromEnv(env).database.sql`select 1 as ok`).rows) },
  * })

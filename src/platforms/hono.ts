@@ -12,7 +12,7 @@ type Next = () => Promise<void>
 /**
  * Hono middleware: one lazydb scope per request, the registry on `c.var.registry`.
  * @example
- * import { lazydb } from 'lazydb/hono'
+ * import { lazydb } from '@lazydb/core/hono'
  * app.use(lazydb(registry))
  * app.get('/notes', async (c) => c.json((await c.var.registry.database.sql`select * from notes`).rows))
  */

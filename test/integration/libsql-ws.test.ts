@@ -5,8 +5,8 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { createClient, type Config } from '@libsql/client'
 import { createClient as createWsClient } from '@libsql/client/ws'
-import { Registry, type CloseEvent, type LazyDbError, type Transaction } from 'lazydb'
-import { libsql, type LibsqlOptions } from 'lazydb/libsql'
+import { Registry, type CloseEvent, type LazyDbError, type Transaction } from '@lazydb/core'
+import { libsql, type LibsqlOptions } from '@lazydb/core/libsql'
 import { startHranaGateway, type HranaGateway } from '../support/hrana-gateway.js'
 import { tempDir } from '../support/tmp.js'
 

@@ -5,8 +5,8 @@ import { inspect } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Client, DatabaseError, cast as defaultCast, format, type Cast } from '@planetscale/database'
 import type { Connection as MysqlConnection } from 'mysql2/promise'
-import { LazyDbError, Registry, type Database, type Params } from 'lazydb'
-import { planetscale, planetscaleDriver } from 'lazydb/planetscale'
+import { LazyDbError, Registry, type Database, type Params } from '@lazydb/core'
+import { planetscale, planetscaleDriver } from '@lazydb/core/planetscale'
 import { conformance, type Dialect } from '../support/conformance.js'
 import {
   MARIADB_CREDENTIALS,

@@ -4,8 +4,8 @@
 // that retrying is safe.
 import Database from 'libsql'
 import { afterAll, describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
-import 'lazydb/libsql'
+import { LazyDbError, Registry } from '@lazydb/core'
+import '@lazydb/core/libsql'
 import { tempDir } from '../support/tmp.js'
 import { settledWithin } from './support.js'
 

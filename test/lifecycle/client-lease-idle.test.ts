@@ -5,7 +5,7 @@
 import type { Pool } from '@neondatabase/serverless'
 import type pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { handler, Registry, type CloseEvent } from 'lazydb'
+import { handler, Registry, type CloseEvent } from '@lazydb/core'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { requirePostgres, waitForConnectionCount } from '../support/postgres.js'
 import { poll } from '../support/poll.js'

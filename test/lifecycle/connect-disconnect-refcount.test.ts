@@ -5,9 +5,9 @@
 // b) When one database cannot connect, every concurrent connect() rejects with CONNECT_FAILED (none
 //    resolves with nothing connected), nothing stays connected, and a later connect() rejects too.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
-import { neon } from 'lazydb/neon'
-import 'lazydb/libsql'
+import { LazyDbError, Registry } from '@lazydb/core'
+import { neon } from '@lazydb/core/neon'
+import '@lazydb/core/libsql'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { closedPort } from '../support/ports.js'
 import { pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'

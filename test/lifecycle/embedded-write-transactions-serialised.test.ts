@@ -4,8 +4,8 @@
 // and on :memory: (one connection only) any statement waits for the transaction instead of failing.
 import Database from 'libsql'
 import { afterAll, describe, expect, it } from 'vitest'
-import { Registry } from 'lazydb'
-import 'lazydb/libsql'
+import { Registry } from '@lazydb/core'
+import '@lazydb/core/libsql'
 import { tempDir } from '../support/tmp.js'
 import { settledWithin, within } from './support.js'
 

@@ -1,8 +1,8 @@
 // handler() returns a function with fn's signature: every argument reaches fn (not only the first three),
 // with a fixed registry and with a registry factory (which gets them all too).
 import { afterAll, describe, expect, it } from 'vitest'
-import { handler, Registry } from 'lazydb'
-import 'lazydb/libsql'
+import { handler, Registry } from '@lazydb/core'
+import '@lazydb/core/libsql'
 import { tempDir } from '../support/tmp.js'
 import { within } from './support.js'
 

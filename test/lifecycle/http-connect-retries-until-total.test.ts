@@ -8,8 +8,8 @@
 // must not depend on luck.
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry, type RetryEvent } from 'lazydb'
-import 'lazydb/libsql'
+import { handler, LazyDbError, Registry, type RetryEvent } from '@lazydb/core'
+import '@lazydb/core/libsql'
 import { startHranaGateway, type HranaGateway } from '../support/hrana-gateway.js'
 import { closedPort } from '../support/ports.js'
 import { tempDir } from '../support/tmp.js'

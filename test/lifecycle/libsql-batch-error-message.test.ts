@@ -1,8 +1,8 @@
 // A failed libSQL batch says its error code once: the message of a unique violation in batch() reads
 // like the one from query(), not 'SQLITE_CONSTRAINT: SQLITE_CONSTRAINT: …' (embedded file and over HTTP).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
-import 'lazydb/libsql'
+import { LazyDbError, Registry } from '@lazydb/core'
+import '@lazydb/core/libsql'
 import { startHranaGateway, type HranaGateway } from '../support/hrana-gateway.js'
 import { tempDir } from '../support/tmp.js'
 import { rejectionWithin, settledWithin } from './support.js'

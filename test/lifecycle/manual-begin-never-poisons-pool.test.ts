@@ -6,7 +6,7 @@
 // outlive the statement either.
 import type pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { handler, Registry } from 'lazydb'
+import { handler, Registry } from '@lazydb/core'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { requirePostgres, waitForConnectionCount } from '../support/postgres.js'
 import {

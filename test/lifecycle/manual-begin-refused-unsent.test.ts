@@ -4,10 +4,10 @@
 // it. It is refused unsent with TRANSACTION_UNSUPPORTED (mayHaveRun false), and nothing reaches the
 // server: the database is unchanged and other statements still run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Database, LazyDbError, Registry } from 'lazydb'
-import { libsql } from 'lazydb/libsql'
-import { neon } from 'lazydb/neon'
-import { planetscale } from 'lazydb/planetscale'
+import { type Database, LazyDbError, Registry } from '@lazydb/core'
+import { libsql } from '@lazydb/core/libsql'
+import { neon } from '@lazydb/core/neon'
+import { planetscale } from '@lazydb/core/planetscale'
 import { ensureMariadbUser, MARIADB_CREDENTIALS, requireMariadb, setupMariadb } from '../support/mariadb.js'
 import { type NeonHttpGateway, startNeonHttpGateway } from '../support/neon-http-gateway.js'
 import { type PlanetscaleGateway, startPlanetscaleGateway } from '../support/planetscale-gateway.js'

@@ -4,9 +4,9 @@
 // callbackWaitsForEmptyEventLoop, which a frozen object refuses: the handler must still run fn).
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { afterAll, describe, expect, it } from 'vitest'
-import { LazyDbError, provideAsyncLocalStorage, Registry, registerDriver } from 'lazydb'
-import { handler as lambdaHandler } from 'lazydb/aws-lambda'
-import { libsql } from 'lazydb/libsql'
+import { LazyDbError, provideAsyncLocalStorage, Registry, registerDriver } from '@lazydb/core'
+import { handler as lambdaHandler } from '@lazydb/core/aws-lambda'
+import { libsql } from '@lazydb/core/libsql'
 import { tempDir } from '../support/tmp.js'
 import { settledWithin } from './support.js'
 

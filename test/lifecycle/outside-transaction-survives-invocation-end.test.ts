@@ -3,8 +3,8 @@
 // it back. The transaction commits when its function resolves, and both of its rows are in the file.
 import Database from 'libsql'
 import { afterAll, describe, expect, it } from 'vitest'
-import { handler, Registry } from 'lazydb'
-import 'lazydb/libsql'
+import { handler, Registry } from '@lazydb/core'
+import '@lazydb/core/libsql'
 import { tempDir } from '../support/tmp.js'
 import { settledWithin, within } from './support.js'
 

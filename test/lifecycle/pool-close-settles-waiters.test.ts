@@ -5,8 +5,8 @@
 // disconnect() waits for the statements already asked for. No server connection is left behind.
 import type pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry } from 'lazydb'
-import type { NeonOptions } from 'lazydb/neon'
+import { handler, LazyDbError, Registry } from '@lazydb/core'
+import type { NeonOptions } from '@lazydb/core/neon'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { requirePostgres, waitForConnectionCount } from '../support/postgres.js'
 import {

@@ -3,8 +3,8 @@
 // never waits past a deadline, and independent checks through a separate `pg` client.
 import pg from 'pg'
 import ws from 'ws'
-import { LazyDbError } from 'lazydb'
-import { neon, type NeonOptions } from 'lazydb/neon'
+import { LazyDbError } from '@lazydb/core'
+import { neon, type NeonOptions } from '@lazydb/core/neon'
 import type { NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { PG_URL, pgUrlFor, waitForConnectionCount } from '../support/postgres.js'
 

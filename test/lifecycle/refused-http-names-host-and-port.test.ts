@@ -1,9 +1,9 @@
 // A refused HTTP connect says where it tried to go: the CONNECT_FAILED message names host and port
 // ('127.0.0.1:PORT'), not only undici's 'fetch failed' (libSQL over http://, and neon-http to its endpoint).
 import { describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
-import 'lazydb/libsql'
-import { neon } from 'lazydb/neon'
+import { LazyDbError, Registry } from '@lazydb/core'
+import '@lazydb/core/libsql'
+import { neon } from '@lazydb/core/neon'
 import { closedPort } from '../support/ports.js'
 import { settledWithin } from './support.js'
 

@@ -3,8 +3,8 @@
 // (connect, query, error, warning, retry, close) and the operations settle exactly as they would
 // without hooks; no 'unhandledRejection' is seen.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
-import 'lazydb/libsql'
+import { LazyDbError, Registry } from '@lazydb/core'
+import '@lazydb/core/libsql'
 import { closedPort } from '../support/ports.js'
 import { tempDir } from '../support/tmp.js'
 import { settledWithin, sleep } from './support.js'

@@ -5,8 +5,8 @@
 import { mkdirSync } from 'node:fs'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
-import { libsql } from 'lazydb/libsql'
+import { LazyDbError, Registry } from '@lazydb/core'
+import { libsql } from '@lazydb/core/libsql'
 import { tempDir } from '../support/tmp.js'
 import {
   QUICK_RETRY,

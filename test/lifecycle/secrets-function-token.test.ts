@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import util from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
-import { neon, type NeonOptions } from 'lazydb/neon'
+import { LazyDbError, Registry } from '@lazydb/core'
+import { neon, type NeonOptions } from '@lazydb/core/neon'
 import { exposed } from '../support/exposed.js'
 import { QUICK_RETRY, expectNoLeaks, leaks, neonRejectingFetch, rejectionOf, type Secret } from './secrets-support.js'
 

@@ -5,9 +5,9 @@
 import { randomBytes } from 'node:crypto'
 import util from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
-import { neon } from 'lazydb/neon'
-import { planetscale } from 'lazydb/planetscale'
+import { LazyDbError, Registry } from '@lazydb/core'
+import { neon } from '@lazydb/core/neon'
+import { planetscale } from '@lazydb/core/planetscale'
 import { exposed } from '../support/exposed.js'
 import {
   QUICK_RETRY,

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto'
 import util from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
-import { planetscale } from 'lazydb/planetscale'
+import { LazyDbError, Registry } from '@lazydb/core'
+import { planetscale } from '@lazydb/core/planetscale'
 import { exposed } from '../support/exposed.js'
 import { QUICK_RETRY, expectNoLeaks, leaks, rejectionOf, type Secret } from './secrets-support.js'
 

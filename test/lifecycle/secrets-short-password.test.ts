@@ -4,9 +4,9 @@
 // at token boundaries: the rest of the message (words that merely contain the letters, such as
 // "query" or "preZxpost") and of the URL is left as it was.
 import { describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
-import { neon } from 'lazydb/neon'
-import 'lazydb/planetscale'
+import { LazyDbError, Registry } from '@lazydb/core'
+import { neon } from '@lazydb/core/neon'
+import '@lazydb/core/planetscale'
 import {
   QUICK_RETRY,
   expectNoLeaks,

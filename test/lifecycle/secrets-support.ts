@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import util from 'node:util'
 import { expect } from 'vitest'
-import type { Hooks } from 'lazydb'
+import type { Hooks } from '@lazydb/core'
 import { exposed } from '../support/exposed.js'
 
 /**

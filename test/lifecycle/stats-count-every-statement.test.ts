@@ -1,8 +1,8 @@
 // stats().databases[name].queries counts statements, wherever they run: each tx.query() inside
 // transaction() and each statement of batch(), not one per transaction or batch (or none).
 import { afterAll, describe, expect, it } from 'vitest'
-import { Registry } from 'lazydb'
-import 'lazydb/libsql'
+import { Registry } from '@lazydb/core'
+import '@lazydb/core/libsql'
 import { tempDir } from '../support/tmp.js'
 import { within } from './support.js'
 

@@ -3,8 +3,8 @@
 // are given: idleTimeoutMs (registry-wide and per database) with CONFIG_INVALID at construction, and
 // handler's timeoutMs with INVALID_ARGUMENT. 2^31 − 1 itself is accepted.
 import { afterAll, describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry } from 'lazydb'
-import { libsql } from 'lazydb/libsql'
+import { handler, LazyDbError, Registry } from '@lazydb/core'
+import { libsql } from '@lazydb/core/libsql'
 import { tempDir } from '../support/tmp.js'
 
 const TOO_LONG = 2 ** 31

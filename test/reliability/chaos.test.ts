@@ -9,8 +9,8 @@
 // disconnect() no server connection is left.
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry } from 'lazydb'
-import { neon } from 'lazydb/neon'
+import { handler, LazyDbError, Registry } from '@lazydb/core'
+import { neon } from '@lazydb/core/neon'
 import { prng, startChaosProxy, type ChaosProxy, type ChaosRates } from '../support/chaos-proxy.js'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { PG_HOST, PG_PORT, PG_URL, pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'

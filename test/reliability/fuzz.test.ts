@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
-import { LazyDbError, Registry } from 'lazydb'
+import { LazyDbError, Registry } from '@lazydb/core'
 import { exposed } from '../support/exposed.js'
 import { closedPort } from '../support/ports.js'
 

@@ -4,8 +4,8 @@
 // Also: the gateway keeps SET TRANSACTION for the transaction it precedes, as Vitess does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type mysql from 'mysql2/promise'
-import { handler, Registry, type Database } from 'lazydb'
-import { planetscale } from 'lazydb/planetscale'
+import { handler, Registry, type Database } from '@lazydb/core'
+import { planetscale } from '@lazydb/core/planetscale'
 import {
   MARIADB_CREDENTIALS,
   mariadbConnectionCount,

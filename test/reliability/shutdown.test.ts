@@ -3,10 +3,10 @@
 // on the real PostgreSQL (pg_stat_activity) and at the WebSocket gateway; and disconnect() closes
 // everything it can and reports every failure (two failing closes, on libSQL files).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry, type Transaction } from 'lazydb'
+import { handler, LazyDbError, Registry, type Transaction } from '@lazydb/core'
 import type { Client } from '@libsql/client'
-import { libsql } from 'lazydb/libsql'
-import { neon } from 'lazydb/neon'
+import { libsql } from '@lazydb/core/libsql'
+import { neon } from '@lazydb/core/neon'
 import type pg from 'pg'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { pgConnectionCount, pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'

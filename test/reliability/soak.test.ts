@@ -6,8 +6,8 @@
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { handler, Registry } from 'lazydb'
-import { neon } from 'lazydb/neon'
+import { handler, Registry } from '@lazydb/core'
+import { neon } from '@lazydb/core/neon'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { pgConnectionCount, pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'
 

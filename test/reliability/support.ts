@@ -13,10 +13,10 @@ import { PG_URL } from '../support/postgres.js'
 import { tempDir } from '../support/tmp.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const alias: Record<string, string> = { lazydb: `${root}src/index.ts` }
-for (const sub of ['neon', 'planetscale', 'libsql']) alias[`lazydb/${sub}`] = `${root}src/drivers/${sub}/index.ts`
+const alias: Record<string, string> = { '@lazydb/core': `${root}src/index.ts` }
+for (const sub of ['neon', 'planetscale', 'libsql']) alias[`@lazydb/core/${sub}`] = `${root}src/drivers/${sub}/index.ts`
 for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono'])
-  alias[`lazydb/${sub}`] = `${root}src/platforms/${sub}.ts`
+  alias[`@lazydb/core/${sub}`] = `${root}src/platforms/${sub}.ts`
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 

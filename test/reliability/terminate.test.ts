@@ -3,8 +3,8 @@
 // FREEZE HARNESS, ./support.ts), with the next event already queued when it happens, together with
 // a short refusal of new connections (a compute restart), and in the middle of a statement.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry, type RetryEvent } from 'lazydb'
-import { neon } from 'lazydb/neon'
+import { handler, LazyDbError, Registry, type RetryEvent } from '@lazydb/core'
+import { neon } from '@lazydb/core/neon'
 import type pg from 'pg'
 import { SETTLE_AFTER_IDLE_MS } from '../../src/drivers/settle-io.js'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'

@@ -3,8 +3,8 @@
 // request byte is sent), then accept again. With retry.totalMs 5000 the first query waits it out;
 // with 500 it fails with CONNECT_FAILED naming the alias, within the bound.
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry, type RetryEvent } from 'lazydb'
-import { neon } from 'lazydb/neon'
+import { handler, LazyDbError, Registry, type RetryEvent } from '@lazydb/core'
+import { neon } from '@lazydb/core/neon'
 import { startNeonHttpGateway, type NeonHttpGateway } from '../support/neon-http-gateway.js'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'

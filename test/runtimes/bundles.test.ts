@@ -37,11 +37,11 @@ const externalImports = (meta: Metafile) =>
   ].sort()
 
 describe('bundles (esbuild metafiles)', () => {
-  it("lazydb's main entry alone includes no driver package and no driver module", async () => {
+  it("@lazydb/core's main entry alone includes no driver package and no driver module", async () => {
     for (const platform of ['node', 'browser', 'neutral'] as const) {
       const result = await build({
         stdin: {
-          contents: "import { Registry, handler } from 'lazydb'\nexport { Registry, handler }",
+          contents: "import { Registry, handler } from '@lazydb/core'\nexport { Registry, handler }",
           resolveDir: root,
           loader: 'ts',
         },

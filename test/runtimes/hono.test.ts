@@ -2,9 +2,9 @@
 // it). A request-scoped libSQL database shows one scope per request: connects = closes = requests.
 import { afterAll, describe, expect, it } from 'vitest'
 import { Hono } from 'hono'
-import { Registry, type ConnectEvent } from 'lazydb'
-import { lazydb } from 'lazydb/hono'
-import { libsql } from 'lazydb/libsql'
+import { Registry, type ConnectEvent } from '@lazydb/core'
+import { lazydb } from '@lazydb/core/hono'
+import { libsql } from '@lazydb/core/libsql'
 import { tempDir } from '../support/tmp.js'
 
 const dirs = tempDir('lazydb-hono-')

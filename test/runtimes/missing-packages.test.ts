@@ -13,7 +13,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 const project = tempDir('lazydb-missing-')
 
 beforeAll(() => {
-  const pkg = `${project.dir}/node_modules/lazydb`
+  const pkg = `${project.dir}/node_modules/@lazydb/core`
   mkdirSync(pkg, { recursive: true })
   cpSync(`${root}dist`, `${pkg}/dist`, { recursive: true })
   cpSync(`${root}package.json`, `${pkg}/package.json`)
@@ -32,7 +32,7 @@ async function inProject(body: string): Promise<Record<string, unknown>> {
   const file = project.file(`probe-${Math.random().toString(36).slice(2)}.mjs`)
   writeFileSync(
     file,
-    `import { Registry, LazyDbError } from 'lazydb'\nconst out = {}\n${body}\nconsole.log(JSON.stringify(out))\n`,
+    `import { Registry, LazyDbError } from '@lazydb/core'\nconst out = {}\n${body}\nconsole.log(JSON.stringify(out))\n`,
   )
   const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: project.dir, timeout: 20_000 })
   return JSON.parse(stdout.trim().split('\n').at(-1)!)
@@ -65,7 +65,7 @@ describe('optional packages missing (built package, real Node)', () => {
       'neon-ws with DRIVER_MISSING naming ws',
     async () => {
       const out = await inProject(`
-      await import('lazydb/neon')
+      await import('@lazydb/core/neon')
       const registry = new Registry({
         database: 'postgres://app:s3cretpw@ep-x.neon.test/app',
         extra: { ws: 'postgres://app:s3cretpw@ep-x.neon.test/app?transport=ws' },

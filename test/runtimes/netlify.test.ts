@@ -4,7 +4,7 @@
 // request). The Context carries `waitUntil`, as Netlify's does; `globalThis.Netlify` is installed as
 // the v2 runtime does, so detection can see Netlify. libSQL over HTTP through the Hrana gateway.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Registry } from 'lazydb'
+import type { Registry } from '@lazydb/core'
 import { startHranaGateway, type HranaGateway } from '../support/hrana-gateway.js'
 import { bundleDir, importBundle } from './helpers.js'
 

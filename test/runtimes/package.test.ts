@@ -16,15 +16,15 @@ const relativeImports = (file: string) =>
   ].map((m) => m[1])
 
 const PROBE = `
-import { Database, LazyDbError, Registry, handler } from 'lazydb'
-import { libsql } from 'lazydb/libsql'
-import { neon } from 'lazydb/neon'
-import { planetscale } from 'lazydb/planetscale'
-import { withRegistry } from 'lazydb/cloudflare'
-import { handler as lambdaHandler } from 'lazydb/aws-lambda'
-import { handler as vercelHandler } from 'lazydb/vercel'
-import { handler as netlifyHandler } from 'lazydb/netlify'
-import { lazydb } from 'lazydb/hono'
+import { Database, LazyDbError, Registry, handler } from '@lazydb/core'
+import { libsql } from '@lazydb/core/libsql'
+import { neon } from '@lazydb/core/neon'
+import { planetscale } from '@lazydb/core/planetscale'
+import { withRegistry } from '@lazydb/core/cloudflare'
+import { handler as lambdaHandler } from '@lazydb/core/aws-lambda'
+import { handler as vercelHandler } from '@lazydb/core/vercel'
+import { handler as netlifyHandler } from '@lazydb/core/netlify'
+import { lazydb } from '@lazydb/core/hono'
 
 const out = {}
 out.sameDatabaseClass = [libsql(':memory:'), neon('postgres://u@h/db'), planetscale('mysql://u:p@h/db')].every(

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { handler, LazyDbError, type Registry } from 'lazydb'
+import { handler, LazyDbError, type Registry } from '@lazydb/core'
 
 /** How one SQL dialect spells the statements the shared suite runs. */
 export interface Dialect {

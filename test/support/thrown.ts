@@ -1,5 +1,5 @@
 import { expect } from 'vitest'
-import { LazyDbError } from 'lazydb'
+import { LazyDbError } from '@lazydb/core'
 
 /** The LazyDbError `fn` throws synchronously; fails the test if it throws anything else or nothing. */
 export function thrown(fn: () => unknown): LazyDbError {

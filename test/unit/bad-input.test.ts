@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry, type LazyDbErrorCode } from 'lazydb'
-import { withRegistry } from 'lazydb/cloudflare'
-import { lazydb } from 'lazydb/hono'
-import { libsql } from 'lazydb/libsql'
-import { neon } from 'lazydb/neon'
-import { planetscale } from 'lazydb/planetscale'
+import { handler, LazyDbError, Registry, type LazyDbErrorCode } from '@lazydb/core'
+import { withRegistry } from '@lazydb/core/cloudflare'
+import { lazydb } from '@lazydb/core/hono'
+import { libsql } from '@lazydb/core/libsql'
+import { neon } from '@lazydb/core/neon'
+import { planetscale } from '@lazydb/core/planetscale'
 import { thrown } from '../support/thrown.js'
 
 // Construct only: nothing here opens a connection (':memory:' libSQL is never queried).

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry, type WarningEvent } from 'lazydb'
-import { libsql } from 'lazydb/libsql'
-import { neon } from 'lazydb/neon'
-import { planetscale } from 'lazydb/planetscale'
+import { handler, LazyDbError, Registry, type WarningEvent } from '@lazydb/core'
+import { libsql } from '@lazydb/core/libsql'
+import { neon } from '@lazydb/core/neon'
+import { planetscale } from '@lazydb/core/planetscale'
 import { exposed } from '../support/exposed.js'
 import { thrown } from '../support/thrown.js'
 

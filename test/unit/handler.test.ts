@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { handler, LazyDbError, Registry, type WarningEvent } from 'lazydb'
+import { handler, LazyDbError, Registry, type WarningEvent } from '@lazydb/core'
 import { tempDir } from '../support/tmp.js'
 
 const dirs = tempDir('lazydb-handler-')
@@ -53,7 +53,7 @@ describe('handler', () => {
     // A fresh process as far as lazydb can tell: no flag on globalThis, a freshly evaluated module.
     delete (globalThis as Record<symbol, unknown>)[Symbol.for('lazydb.cold-start-seen')]
     vi.resetModules()
-    const fresh = await import('lazydb')
+    const fresh = await import('@lazydb/core')
     const a = new fresh.Registry({ database: fileUrl() })
     const b = new fresh.Registry({ database: fileUrl() })
     const viaA = fresh.handler(a, async () => (await a.database.query('select 1')).rowCount)
@@ -64,7 +64,7 @@ describe('handler', () => {
     expect(b.stats().invocations).toEqual({ total: 2, cold: 0 })
     // A second copy of lazydb in the same process (another bundle) does not count a cold start again.
     vi.resetModules()
-    const copy = await import('lazydb')
+    const copy = await import('@lazydb/core')
     const c = new copy.Registry({ database: fileUrl() })
     await copy.handler(c, async () => undefined)()
     expect(c.stats().invocations).toEqual({ total: 1, cold: 0 })

@@ -1,8 +1,8 @@
 // Runtime detection (which picks the default lifetimes), and the Cloudflare adapter's scheduled and
 // queue events, each scoped like a request (the fetch path runs in workerd: test/runtimes/workerd).
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest'
-import { Registry } from 'lazydb'
-import { withRegistry } from 'lazydb/cloudflare'
+import { Registry } from '@lazydb/core'
+import { withRegistry } from '@lazydb/core/cloudflare'
 import { tempDir } from '../support/tmp.js'
 
 const dirs = tempDir('lazydb-platforms-')
@@ -15,7 +15,7 @@ async function detectWith(env: Record<string, string>, globals: Record<string, u
   for (const name of PLATFORM_VARS) vi.stubEnv(name, env[name])
   for (const [name, value] of Object.entries(globals)) vi.stubGlobal(name, value)
   vi.resetModules()
-  const { detectPlatform, Registry: FreshRegistry } = await import('lazydb')
+  const { detectPlatform, Registry: FreshRegistry } = await import('@lazydb/core')
   const detected = detectPlatform()
   // The registry reports what detection chose, and its default lifetimes follow it.
   expect(new FreshRegistry({ database: 'postgres://u:p@h/db?transport=ws' }).stats().platform).toBe(detected)

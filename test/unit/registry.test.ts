@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { LazyDbError, Registry, type QueryEvent, type WarningEvent } from 'lazydb'
+import { LazyDbError, Registry, type QueryEvent, type WarningEvent } from '@lazydb/core'
 import { tempDir } from '../support/tmp.js'
 
 const dirs = tempDir('lazydb-registry-')

@@ -3,7 +3,7 @@
 // request cleanup go through the `waitUntil` of Vercel's request context, so nothing is cut off
 // when the instance suspends. For the Edge runtime, add: export const config = { runtime: 'edge' }
 // WebSocket (`?transport=ws`) on Node needs Node 22+ (a global WebSocket) or the `ws` package.
-import { handler } from 'lazydb/vercel'
+import { handler } from '@lazydb/core/vercel'
 import { unmount, type FunctionEnv } from '../../shared/env.js'
 import { neonRegistry } from '../../shared/neon-env.js'
 import { notesApp } from '../../shared/notes.js'

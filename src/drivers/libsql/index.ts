@@ -13,7 +13,7 @@ export type { LibsqlOptions } from './options.js'
  * A libSQL database (`file:`, `:memory:`, `libsql://`, `http(s)://`, `ws(s)://`) for a Registry.
  * Importing this subpath also registers the driver for URL-based config.
  * @example
- * import { libsql } from 'lazydb/libsql'
+ * import { libsql } from '@lazydb/core/libsql'
  * export const registry = new Registry({ database: libsql(env.DATABASE_URL, { authToken: env.TOKEN }) })
  */
 export function libsql(url: string, options?: LibsqlOptions): Database {

@@ -66,7 +66,7 @@ function transportOf(url: string): string | undefined {
  * everywhere) or a WebSocket `Pool` (`neon-ws`, with `?transport=ws` or `driver: 'neon-ws'`).
  * Importing this subpath also registers both drivers for `postgres://` URLs.
  * @example
- * import { neon } from 'lazydb/neon'
+ * import { neon } from '@lazydb/core/neon'
  * export const registry = new Registry({ database: neon(env.DATABASE_URL) })
  * const pooled = neon(`${env.DATABASE_URL}?transport=ws`, { max: 5 })
  */

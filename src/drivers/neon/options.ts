@@ -29,7 +29,7 @@ export function checkNeonOptions(config: DriverConfig): void {
       throw configError(
         config.alias,
         `the Neon option ${name} has an invalid value (${typeof value})`,
-        'See the neon() options in lazydb/neon',
+        'See the neon() options in @lazydb/core/neon',
       )
     }
   }

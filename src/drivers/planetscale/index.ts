@@ -16,7 +16,7 @@ export type PlanetscaleOptions = Omit<DatabaseOptions, 'url' | 'driver'> & Pick<
  * `mysql://user:pass@host` is reached over https; an `http(s)://` URL is used as it is.
  * Importing this subpath also registers the driver for `mysql://` URLs.
  * @example
- * import { planetscale } from 'lazydb/planetscale'
+ * import { planetscale } from '@lazydb/core/planetscale'
  * export const registry = new Registry({ database: planetscale(env.DATABASE_URL) })
  * await registry.using(undefined, { schema: 'tenant_42' }).query('select * from orders where id = ?', [id])
  */
