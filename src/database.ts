@@ -9,28 +9,30 @@ import { maskUrl } from './url.js'
 
 /** @internal A database made from a registry's URL or options, named for its alias from the start. */
 export let namedDatabase: (input: string | DatabaseOptions, alias: string) => Database
-let adopt: (database: Database, alias: string, makeRuntime: (config: DatabaseConfig) => DatabaseRuntime) => void
+let adopt: (database: Database<unknown>, alias: string, makeRuntime: (config: DatabaseConfig) => DatabaseRuntime) => void
 // What the next `new Database` is made from when lazydb makes it: a registry's alias for a URL (so a
 // config error names it), or the database a schema view shares everything with.
 let pendingAlias: string | undefined
-let pendingView: { source: Database; schema: string } | undefined
+let pendingView: { source: Database<unknown>; schema: string } | undefined
 
 /**
  * One named database. Nothing connects until the first operation; then the client is reused as
  * its lifetime allows (see `Registry`). Use placeholders of the driver: `$1` (Postgres), `?` or
- * `:name` (MySQL, SQLite).
+ * `:name` (MySQL, SQLite). `Client` is the type of the driver's own object that `client()` hands out:
+ * known for a database from a driver factory (`libsql()`, `neon()`, `planetscale()`), `unknown` for a
+ * database configured by URL alone.
  *
  * @example
  * const { rows } = await registry.database.query<{ id: number }>('select id from users where email = $1', [email])
  * const same = await registry.database.sql`select id from users where email = ${email}`
  */
-export class Database {
+export class Database<Client = unknown> {
   #name: string
   #config: DatabaseConfig
   #runtime: DatabaseRuntime | undefined = undefined
   #schema: string | undefined = undefined
   #style: PlaceholderStyle
-  #views: Map<string, Database> | undefined = undefined
+  #views: Map<string, Database<unknown>> | undefined = undefined
 
   /** Use a URL or `{ url, … }` in a Registry, or the `neon()`, `planetscale()`, `libsql()` factories. */
   constructor(config: string | DatabaseOptions) {
@@ -96,7 +98,7 @@ export class Database {
   }
 
   /** A view of this database bound to a schema; cached, so repeated `using()` allocates nothing. */
-  withSchema(schema: string | undefined): Database {
+  withSchema(schema: string | undefined): Database<Client> {
     if (schema === undefined || schema === this.#schema) return this
     const name = checkSchema(schema, this.#name)
     if (this.#config.driver === 'libsql') {
@@ -112,7 +114,7 @@ export class Database {
       pendingView = { source: this, schema: name }
       views.set(name, (view = new Database('')))
     }
-    return view
+    return view as Database<Client>
   }
 
   #attached(): DatabaseRuntime {
@@ -187,12 +189,12 @@ export class Database {
 
   /**
    * The driver's own object (Neon `neon()` function or `Pool`, PlanetScale `Client`, libSQL
-   * `Client`), for ORMs and query builders, connecting first if needed. Inside `handler()` (or
-   * between `connect()` and `disconnect()`) the client counts as in use until the invocation ends:
-   * it is never idle-closed under the ORM's work.
+   * `Client`), for ORMs and query builders, connecting first if needed, typed as that object for a
+   * database from a driver factory. Inside `handler()` (or between `connect()` and `disconnect()`)
+   * the client counts as in use until the invocation ends: it is never idle-closed under the ORM's work.
    * @example const db = drizzle(await registry.database.client())
    */
-  async client<T = unknown>(): Promise<T> {
+  async client(): Promise<Client> {
     const runtime = this.#attached()
     const owner = runtime.currentOwner()
     if (runtime.scope === 'request' && owner === undefined) {
@@ -205,7 +207,7 @@ export class Database {
     const raw = slot.client!.raw
     // Held until the owner ends; without an owner (and for a second client() in one owner) not held.
     if (owner === undefined || owner.ended || !owner.hold(slot)) slot.releaseHold()
-    return raw as T
+    return raw as Client
   }
 
   #notAttached(): LazyDbError {

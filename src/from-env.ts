@@ -40,8 +40,9 @@ export function registryFromEnv(
   const found: [string, string][] = []
   for (const [key, value] of Object.entries(source)) {
     if (value === undefined || !VARIABLE.test(key)) continue
+    const alias = key === 'DATABASE_URL' ? 'default' : key.slice('DATABASE_URL_'.length).toLowerCase()
+    if (value === '') throw configError(alias, `${key} is empty`, `Set ${key} to the connection URL, or unset it`)
     if (typeof value !== 'string') {
-      const alias = key === 'DATABASE_URL' ? 'default' : key.slice('DATABASE_URL_'.length).toLowerCase()
       throw configError(
         alias,
         `${key} must be a URL string (got ${describeValue(value)})`,

@@ -10,13 +10,30 @@ import { RegistryHold } from './registry-hold.js'
 import type { Hooks, RegistryStats, RetryOptions } from './types.js'
 
 /** A database slot: a URL, `{ url, driver?, scope?, …driverOptions }`, or a `Database` from a factory. */
-export type DatabaseInput = string | DatabaseOptions | Database
+// biome-ignore lint/suspicious/noExplicitAny: a database of any client type
+export type DatabaseInput = string | DatabaseOptions | Database<any>
 
-export interface RegistryOptions {
+/**
+ * The `Database` a slot's input becomes: a factory's database keeps its client type; a URL or an
+ * options object gives `Database<unknown>`. An `undefined` input (an unset environment variable) is
+ * typed like a URL, and `new Registry` throws `CONFIG_INVALID` for it.
+ */
+export type DatabaseOf<Input> = Input extends Database<infer Client> ? Database<Client> : Database<unknown>
+
+/** The extra databases of a registry, by name, each typed from its input. */
+export type ExtraDatabases<Extra> = { readonly [Name in keyof Extra]: DatabaseOf<Extra[Name]> }
+
+export interface RegistryOptions<
+  Default extends DatabaseInput = DatabaseInput,
+  Extra extends Record<string, DatabaseInput | undefined> = Record<string, DatabaseInput | undefined>,
+> {
   /** The default database. */
-  database: DatabaseInput
-  /** Named extra databases, reached with `registry.using(name)`. An undefined value is skipped. */
-  extra?: Record<string, DatabaseInput | undefined>
+  database: Default
+  /**
+   * Named extra databases, reached with `registry.using(name)` and `registry.extra.name`. Every value
+   * must be set: an `undefined` one (an unset environment variable) throws `CONFIG_INVALID` naming it.
+   */
+  extra?: Extra
   /** Lifecycle hooks. Each is optional; a hook that throws (or rejects) is ignored. */
   on?: Hooks
   /** `false` turns the NOT_CONNECTED warning off. */
@@ -55,11 +72,14 @@ export let lifecycleOf: (registry: Registry) => InvocationLifecycle
  * })
  * const { rows } = await registry.database.sql`select * from users where id = ${id}`
  */
-export class Registry {
+export class Registry<
+  Default extends DatabaseInput = DatabaseInput,
+  Extra extends Record<string, DatabaseInput | undefined> = Record<string, DatabaseInput | undefined>,
+> {
   /** The default database. */
-  readonly database: Database
+  readonly database: DatabaseOf<Default>
   /** The named extra databases. */
-  readonly extra: Readonly<Record<string, Database>>
+  readonly extra: ExtraDatabases<Extra>
   readonly #runtimes: DatabaseRuntime[] = []
   readonly #settings: RegistrySettings
   readonly #lifecycle: InvocationLifecycle
@@ -69,21 +89,20 @@ export class Registry {
     lifecycleOf = (registry) => registry.#lifecycle
   }
 
-  constructor(options: RegistryOptions) {
+  constructor(options: RegistryOptions<Default, Extra>) {
     this.#settings = checkRegistryOptions(options)
     const context: RuntimeContext = {
       settings: this.#settings,
       currentOwner: () => this.#lifecycle.currentOwner(),
       isManaged: () => this.#lifecycle.isManaged(),
     }
-    this.database = this.#adopt('default', options.database, context)
-    const extra: Record<string, Database> = {}
+    this.database = this.#adopt('default', options.database, context) as DatabaseOf<Default>
+    const extra: Record<string, Database<unknown>> = {}
     for (const [name, input] of Object.entries(options.extra ?? {})) {
       checkAlias(name)
-      if (input === undefined) continue
       extra[name] = this.#adopt(name, input, context)
     }
-    this.extra = Object.freeze(extra)
+    this.extra = Object.freeze(extra) as ExtraDatabases<Extra>
     this.#lifecycle = new InvocationLifecycle(this.#runtimes)
     this.#hold = new RegistryHold(this.#lifecycle, this.#runtimes)
   }
@@ -98,7 +117,7 @@ export class Registry {
     return registryFromEnv(env, options, (built) => new Registry(built))
   }
 
-  #adopt(alias: string, input: DatabaseInput, context: RuntimeContext): Database {
+  #adopt(alias: string, input: DatabaseInput | undefined, context: RuntimeContext): Database<unknown> {
     const database = input instanceof Database ? input : namedDatabase(input as string | DatabaseOptions, alias)
     adoptDatabase(database, alias, (config) => {
       const runtime = new DatabaseRuntime(config, context)
@@ -113,8 +132,12 @@ export class Registry {
    * @example await registry.using('analytics').query('insert into hits(path) values (?)', [path])
    * @example await registry.using(undefined, { schema: 'tenant_42' }).sql`select * from orders`
    */
-  using(name?: string, options?: UsingOptions): Database {
-    let database: Database | undefined
+  using<Name extends 'default' | (keyof Extra & string) = 'default'>(
+    name?: Name,
+    options?: UsingOptions,
+  ): Name extends keyof Extra ? DatabaseOf<Extra[Name]> : DatabaseOf<Default>
+  using(name?: string, options?: UsingOptions): Database<unknown> {
+    let database: Database<unknown> | undefined
     if (name === undefined || name === 'default') database = this.database
     else if (typeof name !== 'string' || name === '') {
       throw argumentError(
@@ -122,7 +145,10 @@ export class Registry {
         `the name must be a non-empty string (got ${describeValue(name)})`,
         'Call using() for the default database or using("name") for an extra one',
       )
-    } else database = Object.hasOwn(this.extra, name) ? this.extra[name] : undefined
+    } else {
+      const extra = this.extra as Readonly<Record<string, Database<unknown>>>
+      database = Object.hasOwn(extra, name) ? extra[name] : undefined
+    }
     if (database === undefined) {
       const known = ['default', ...Object.keys(this.extra)].map((n) => `"${n}"`).join(', ')
       throw new LazyDbError(

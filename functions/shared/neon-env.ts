@@ -37,6 +37,8 @@ export function neonRegistry(env: FunctionEnv, extra: { webSocketConstructor?: u
     if (env.NEON_WS_PROXY !== undefined)
       Object.assign(driverOptions, { wsProxy: env.NEON_WS_PROXY, useSecureWebSocket: false, pipelineConnect: false })
     if (env.NEON_FETCH_ENDPOINT !== undefined) driverOptions.fetchEndpoint = env.NEON_FETCH_ENDPOINT
+    // The URL picks the transport here; neon() takes it as an option, which types client().
+    driverOptions.transport = /[?&]transport=ws(&|#|$)/.test(env.DATABASE_URL) ? 'ws' : 'http'
     registry = new Registry({ ...options, database: neon(env.DATABASE_URL, driverOptions) })
     registries.set(key, registry)
   }

@@ -68,7 +68,7 @@ const socket = (gateway: NeonWsGateway): NeonOptions => ({
 const options = (transport: Transport, extra: NeonOptions = {}, slow = false): NeonOptions =>
   transport === 'neon-http'
     ? { fetchEndpoint: (slow ? gw.slowHttp : gw.http).endpoint, ...socket(slow ? gw.slowWs : gw.ws), ...extra }
-    : { ...socket(slow ? gw.slowWs : gw.ws), ...extra }
+    : { ...socket(slow ? gw.slowWs : gw.ws), transport: 'ws', ...extra }
 const database = (transport: Transport, extra?: NeonOptions, slow = false, url?: string) =>
   neon(url ?? (transport === 'neon-http' ? HTTP_URL : WS_URL), options(transport, extra, slow))
 const registryFor = (transport: Transport, extra?: NeonOptions, slow = false, url?: string) =>
@@ -84,15 +84,13 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
 
     it('picks the driver from the URL or the option, and hands the driver the URL without transport=ws', async () => {
       expect(neon(HTTP_URL).driver).toBe('neon-http')
-      expect(neon(WS_URL).driver).toBe('neon-ws')
+      expect(neon(WS_URL, { transport: 'ws' }).driver).toBe('neon-ws')
       expect(neon(HTTP_URL, { driver: 'neon-ws' }).driver).toBe('neon-ws')
       expect(new Registry({ database: WS_URL, warn: false }).database.driver).toBe('neon-ws')
-      const registry = registryFor(
-        transport,
-        { driver: transport },
-        false,
-        WS_URL.replace('transport=ws', 'transport=ws&x=1'),
-      )
+      // The factory types client() by the option, so a URL asking for ws without it is refused.
+      expect(() => neon(WS_URL)).toThrow(/transport=ws, but the options do not/)
+      const url = `${HTTP_URL}&transport=${transport === 'neon-ws' ? 'ws' : 'http'}&x=1`
+      const registry = registryFor(transport, { driver: transport }, false, url)
       expect(registry.database.driver).toBe(transport)
       try {
         const { rows } = await registry.database.query<{ app: string }>('select current_setting($1) as app', [
@@ -104,7 +102,7 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
           expect(sent).not.toMatch(/transport/)
           expect(sent).toMatch(/[?&]x=1(&|$)/)
         } else {
-          const pool = await registry.database.client<Pool>()
+          const pool = (await registry.database.client()) as Pool
           expect(pool).toBeInstanceOf(Pool)
           expect(pool.options.connectionString).not.toMatch(/transport/)
           expect(pool.options.connectionString).toMatch(/[?&]x=1(&|$)/)
@@ -342,6 +340,7 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
         database: neon(transport === 'neon-http' ? HTTP_URL : WS_URL, {
           fetchEndpoint: refusingHttp.endpoint,
           ...socket(refusingWs),
+          transport: transport === 'neon-http' ? 'http' : 'ws',
         }),
         warn: false,
         retry: { attempts: 3, baseDelayMs: 5, maxDelayMs: 10 },
@@ -474,7 +473,7 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
           expect(auth.filter((h) => h === undefined)).toHaveLength(1)
           // One of them became the process-wide default, for code that uses the raw function from client().
           expect([gw.http.endpoint, other.endpoint]).toContain(neonConfig.fetchEndpoint)
-          const raw = await b.database.client<ReturnType<typeof rawNeon>>()
+          const raw = await b.database.client()
           expect(typeof raw.transaction).toBe('function')
           const denied = await new Registry({
             database: neon(HTTP_URL, {
@@ -531,7 +530,7 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
 
     it('replaces a pool whose connections died while idle (a Lambda freeze), without crashing', async () => {
       const gateway = await startNeonWsGateway()
-      const registry = new Registry({ database: neon(WS_URL, socket(gateway)), warn: false })
+      const registry = new Registry({ database: neon(WS_URL, { ...socket(gateway), transport: 'ws' }), warn: false })
       try {
         expect((await registry.database.query('select 1 as x')).rows).toEqual([{ x: 1 }])
         gateway.dropAll()

@@ -72,7 +72,7 @@ describe.skipIf(!pgUp)('client() on neon-ws is a lease', () => {
     dropAfter.push(`drop table if exists ${table}`)
 
     const invoke = handler(registry, async () => {
-      const pool = await registry.database.client<Pool>()
+      const pool = await registry.database.client()
       const c = await pool.connect()
       try {
         await c.query('begin')
@@ -103,9 +103,9 @@ describe.skipIf(!pgUp)('client() on neon-ws is a lease', () => {
   it('a Pool the user ended is not handed out again', async () => {
     const { app, registry } = setup('ended')
     const invoke = handler(registry, async () => {
-      const first = await registry.database.client<Pool>()
+      const first = await registry.database.client()
       await first.end()
-      const second = await registry.database.client<Pool>()
+      const second = await registry.database.client()
       const viaQuery = await settledWithin(registry.database.query<{ ok: number }>('select 1 as ok'), DEADLINE_MS)
       const viaPool = await settledWithin(second.query<{ ok: number }>('select 2 as ok'), DEADLINE_MS)
       return { same: first === second, viaQuery, viaPool }
@@ -127,7 +127,7 @@ describe.skipIf(!pgUp)('client() on neon-ws is a lease', () => {
   // still serves right after its release.
   it('outside any handler, idleTimeoutMs 100: a checked-out connection keeps the Pool open', async () => {
     const { app, registry, closes } = setup('held')
-    const pool = await registry.database.client<Pool>()
+    const pool = await registry.database.client()
     const c = await pool.connect()
     let held: Outcome<unknown>
     try {

@@ -20,12 +20,13 @@ export function uniqueApp(label: string): string {
 export function neonWs(gateway: NeonWsGateway, app: string, extra: NeonOptions = {}) {
   const url = pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })
   return neon(url, {
-    driver: 'neon-ws',
     wsProxy: gateway.wsProxy,
     useSecureWebSocket: false,
     pipelineConnect: false,
     webSocketConstructor: ws,
     ...extra,
+    transport: 'ws',
+    driver: 'neon-ws',
   })
 }
 

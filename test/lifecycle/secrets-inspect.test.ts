@@ -197,6 +197,7 @@ const neonWs: Scenario = {
     const broken = new Registry({
       database: neon(neonUrl('lazydb-secrets-ws-dead', 'ws'), {
         ...socketOptions(gw.ws),
+        transport: 'ws',
         wsProxy: `127.0.0.1:${dead}/v1`,
       }),
       on,

@@ -85,7 +85,7 @@ describe.skipIf(!pgUp)('chaos between the Neon WebSocket gateway and PostgreSQL'
     const url = `${neonUrl}&transport=ws`
     const socket = { wsProxy: gateway.wsProxy, useSecureWebSocket: false, pipelineConnect: false as const }
     registry = new Registry({
-      database: neon(url, { ...socket, max: POOL_MAX }),
+      database: neon(url, { ...socket, max: POOL_MAX, transport: 'ws' }),
       platform: 'node',
       warn: false,
     })

@@ -48,6 +48,7 @@ describe.skipIf(!pgUp)(
           useSecureWebSocket: false,
           pipelineConnect: false,
           scope,
+          transport: 'ws',
         }),
         platform: 'node',
         warn: false,
@@ -204,7 +205,7 @@ describe.skipIf(!pgUp)(
       const attempted: string[] = []
       const clients: Record<string, Client> = {}
       for (const name of ['default', 'a', 'b'] as const) {
-        const client = await r.using(name).client<Client>()
+        const client = await r.using(name).client()
         clients[name] = client
         const close = client.close.bind(client)
         client.close = () => {

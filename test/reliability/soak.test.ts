@@ -39,12 +39,12 @@ describe.skipIf(!pgUp)('soak: 10,000 invocations', () => {
     gateway = await startNeonWsGateway()
     const socket = { wsProxy: gateway.wsProxy, useSecureWebSocket: false, pipelineConnect: false as const }
     warm = new Registry({
-      database: neon(wsUrl(WARM_APP), { ...socket, max: POOL_MAX }),
+      database: neon(wsUrl(WARM_APP), { ...socket, max: POOL_MAX, transport: 'ws' }),
       platform: 'node',
       warn: false,
     })
     scoped = new Registry({
-      database: neon(wsUrl(SCOPED_APP), { ...socket, scope: 'request' }),
+      database: neon(wsUrl(SCOPED_APP), { ...socket, scope: 'request', transport: 'ws' }),
       platform: 'node',
       warn: false,
     })

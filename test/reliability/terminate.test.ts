@@ -37,7 +37,12 @@ describe.skipIf(!pgUp)('pg_terminate_backend of the warm connection', () => {
   function inProcess(app: string, retries: RetryEvent[] = []) {
     apps.push(app)
     const registry = new Registry({
-      database: neon(wsUrl(app), { wsProxy: gateway.wsProxy, useSecureWebSocket: false, pipelineConnect: false }),
+      database: neon(wsUrl(app), {
+        wsProxy: gateway.wsProxy,
+        useSecureWebSocket: false,
+        pipelineConnect: false,
+        transport: 'ws',
+      }),
       platform: 'node',
       warn: false,
       on: { retry: (e) => void retries.push(e) },

@@ -38,6 +38,7 @@ describe.skipIf(!pgUp)('PostgreSQL unreachable for 2 s at cold start', () => {
         wsProxy: ws.wsProxy,
         useSecureWebSocket: false,
         pipelineConnect: false,
+        transport: transport === 'neon-ws' ? 'ws' : 'http',
       }),
       platform: 'node',
       warn: false,

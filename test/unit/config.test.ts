@@ -195,3 +195,28 @@ describe('bad input to every public function gives a LazyDbError with the fix', 
     expect((error as LazyDbError).code).toBe('INVALID_ARGUMENT')
   })
 })
+
+describe('a missing database value', () => {
+  it('an extra whose value is undefined (an unset variable) throws CONFIG_INVALID naming it, never skipped', () => {
+    const unset = (process.env as Record<string, string | undefined>).LAZYDB_TEST_SURELY_UNSET
+    const error = thrown(() => new Registry({ database: ':memory:', extra: { analytics: unset } }))
+    expect(error.code).toBe('CONFIG_INVALID')
+    expect(error.database).toBe('analytics')
+    expect(error.message).toMatch(/"analytics": no URL was given \(got undefined\).*environment variable/)
+  })
+
+  it('Registry.fromEnv names the variable that is empty', () => {
+    const error = thrown(() => Registry.fromEnv({ DATABASE_URL: ':memory:', DATABASE_URL_ANALYTICS: '' }))
+    expect(error.code).toBe('CONFIG_INVALID')
+    expect(error.database).toBe('analytics')
+    expect(error.message).toMatch(/DATABASE_URL_ANALYTICS is empty/)
+  })
+
+  it('neon() refuses a URL that asks for ?transport=ws without the option, so client() is never mistyped', () => {
+    const error = thrown(() => neon('postgres://u:p@ep-x.neon.tech/db?transport=ws'))
+    expect(error.code).toBe('CONFIG_INVALID')
+    expect(error.message).toMatch(/pass neon\(url, \{ transport: 'ws' \}\)/i)
+    expect(neon('postgres://u:p@ep-x.neon.tech/db?transport=ws', { transport: 'ws' }).driver).toBe('neon-ws')
+    expect(thrown(() => neon('postgres://u@h/db', { transport: 'ws', driver: 'neon-http' })).code).toBe('CONFIG_INVALID')
+  })
+})

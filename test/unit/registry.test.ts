@@ -126,6 +126,7 @@ describe('Registry', () => {
     const registry = new Registry({ database: ':memory:', extra: { analytics: ':memory:', audit: ':memory:' } })
     const error = (() => {
       try {
+        // @ts-expect-error — a name the registry lacks is a type error, and UNKNOWN_DATABASE at run time
         registry.using('nope')
       } catch (e) {
         return e as LazyDbError

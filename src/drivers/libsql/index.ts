@@ -1,4 +1,4 @@
-import { createClient } from '@libsql/client'
+import { type Client, createClient } from '@libsql/client'
 import { Database } from '../../database.js'
 import { configError, describeValue, isOptionsObject } from '../../errors.js'
 import type { Driver, DriverClient, DriverConfig } from '../contract.js'
@@ -16,7 +16,7 @@ export type { LibsqlOptions } from './options.js'
  * import { libsql } from '@lazydb/core/libsql'
  * export const registry = new Registry({ database: libsql(env.DATABASE_URL, { authToken: env.TOKEN }) })
  */
-export function libsql(url: string, options?: LibsqlOptions): Database {
+export function libsql(url: string, options?: LibsqlOptions): Database<Client> {
   if (options !== undefined && !isOptionsObject(options)) {
     throw configError(
       undefined,
@@ -24,7 +24,7 @@ export function libsql(url: string, options?: LibsqlOptions): Database {
       'Pass libsql(url, { authToken }) or leave the options out',
     )
   }
-  return new Database({ ...options, url, driver: 'libsql' })
+  return new Database<Client>({ ...options, url, driver: 'libsql' })
 }
 
 /** `file:` databases are created on first use, directory included. */

@@ -1,3 +1,4 @@
+import type { NeonQueryFunction, Pool } from '@neondatabase/serverless'
 import { Database } from '../../database.js'
 import { configError, describeValue, isOptionsObject } from '../../errors.js'
 import type { Scope } from '../../types.js'
@@ -6,7 +7,7 @@ import { neonHttpDriver } from './http.js'
 import { neonWsDriver } from './pool.js'
 
 /**
- * Options for `neon()`, beside lazydb's own (`driver`, `scope`, `idleTimeoutMs`).
+ * Options for `neon()`, beside lazydb's own (`transport` or `driver`, `scope`, `idleTimeoutMs`).
  *
  * Where each setting lives in `@neondatabase/serverless`:
  * - Per database: `authToken`, `fetchOptions` (HTTP query function); `wsProxy`,
@@ -24,7 +25,9 @@ import { neonWsDriver } from './pool.js'
  * first needed; pass `webSocketConstructor` to choose one (e.g. in a bundle without `ws`).
  */
 export interface NeonOptions {
-  /** `neon-http` (default) or `neon-ws`; a `?transport=ws` URL selects `neon-ws`. */
+  /** `http` (default: `neon-http`, one request per query) or `ws` (`neon-ws`, a Pool over WebSocket). */
+  transport?: 'http' | 'ws'
+  /** The same choice by driver name: `neon-http` or `neon-ws`. */
   driver?: 'neon-http' | 'neon-ws'
   scope?: Scope
   idleTimeoutMs?: number
@@ -61,25 +64,59 @@ function transportOf(url: string): string | undefined {
   return /[?&]transport=([^&#]*)/i.exec(url)?.[1]?.toLowerCase()
 }
 
+/** What `client()` hands out for Neon over HTTP: the driver's `neon()` query function, with full results. */
+export type NeonHttpClient = NeonQueryFunction<false, true>
+
+type WsChoice = { transport: 'ws'; driver?: 'neon-ws' } | { transport?: 'ws'; driver: 'neon-ws' }
+type HttpChoice = { transport?: 'http'; driver?: 'neon-http' }
+
 /**
  * A Neon Postgres database for a Registry: over HTTP (`neon-http`, one request per query, warm
- * everywhere) or a WebSocket `Pool` (`neon-ws`, with `?transport=ws` or `driver: 'neon-ws'`).
+ * everywhere; `client()` is the `neon()` query function) or over WebSocket (`{ transport: 'ws' }`:
+ * `neon-ws`, a `Pool`, which `client()` hands out). The transport is chosen by the option, so that
+ * `client()` is typed as what it is; a URL with `?transport=ws` needs `{ transport: 'ws' }` here too
+ * (a URL-only config, `new Registry({ database: 'postgres://…?transport=ws' })`, takes it from the URL).
  * Importing this subpath also registers both drivers for `postgres://` URLs.
  * @example
  * import { neon } from '@lazydb/core/neon'
  * export const registry = new Registry({ database: neon(env.DATABASE_URL) })
- * const pooled = neon(`${env.DATABASE_URL}?transport=ws`, { max: 5 })
+ * const pooled = neon(env.DATABASE_URL, { transport: 'ws', max: 5 })
+ * const db = drizzle(await pooled.client()) // drizzle-orm/neon-serverless, typed as the Pool
  */
-export function neon(url: string, options?: NeonOptions): Database {
+export function neon(url: string, options: NeonOptions & WsChoice): Database<Pool>
+export function neon(url: string, options?: NeonOptions & HttpChoice): Database<NeonHttpClient>
+export function neon(url: string, options: NeonOptions): Database<NeonHttpClient | Pool>
+export function neon(url: string, options?: NeonOptions): Database<NeonHttpClient | Pool> {
   if (options !== undefined && !isOptionsObject(options)) {
     throw configError(
       undefined,
       `neon() options must be an object (got ${describeValue(options)})`,
-      "Pass neon(url, { driver: 'neon-ws' }) or leave the options out",
+      "Pass neon(url, { transport: 'ws' }) or leave the options out",
     )
   }
-  const driver = options?.driver ?? (typeof url === 'string' && transportOf(url) === 'ws' ? 'neon-ws' : 'neon-http')
-  return new Database({ ...options, url, driver })
+  const { transport, ...rest } = options ?? {}
+  const driver = pickDriver(url, transport, rest.driver)
+  return new Database<NeonHttpClient | Pool>({ ...rest, url, driver })
+}
+
+function pickDriver(url: string, transport: unknown, driver: unknown): 'neon-http' | 'neon-ws' {
+  if (transport !== undefined && transport !== 'http' && transport !== 'ws') {
+    throw configError(undefined, 'neon(): transport must be "http" or "ws"', "Pass { transport: 'ws' } or leave it out")
+  }
+  const byOption = transport === 'ws' ? 'neon-ws' : transport === 'http' ? 'neon-http' : undefined
+  if (byOption !== undefined && driver !== undefined && driver !== byOption) {
+    throw configError(undefined, `neon(): transport "${transport}" and driver "${String(driver)}" disagree`, 'Pass one of them')
+  }
+  const chosen = (byOption ?? driver ?? 'neon-http') as 'neon-http' | 'neon-ws'
+  const inUrl = typeof url === 'string' ? transportOf(url) : undefined
+  if (inUrl === 'ws' && chosen !== 'neon-ws') {
+    throw configError(
+      undefined,
+      'neon(): the URL asks for ?transport=ws, but the options do not',
+      "Pass neon(url, { transport: 'ws' }), so that client() is typed as the Pool it is",
+    )
+  }
+  return chosen
 }
 
 export { classifyNeon, NeonWebSocketError } from './errors.js'

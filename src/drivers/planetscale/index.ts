@@ -20,7 +20,7 @@ export type PlanetscaleOptions = Omit<DatabaseOptions, 'url' | 'driver'> & Pick<
  * export const registry = new Registry({ database: planetscale(env.DATABASE_URL) })
  * await registry.using(undefined, { schema: 'tenant_42' }).query('select * from orders where id = ?', [id])
  */
-export function planetscale(url: string, options?: PlanetscaleOptions): Database {
+export function planetscale(url: string, options?: PlanetscaleOptions): Database<Client> {
   if (options !== undefined && !isOptionsObject(options)) {
     throw configError(
       undefined,
@@ -28,7 +28,7 @@ export function planetscale(url: string, options?: PlanetscaleOptions): Database
       'Pass planetscale(url, { fetch }) or leave the options out',
     )
   }
-  return new Database({ ...options, url, driver: 'planetscale' })
+  return new Database<Client>({ ...options, url, driver: 'planetscale' })
 }
 
 export const planetscaleDriver: Driver = {
