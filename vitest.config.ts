@@ -8,6 +8,7 @@ export default defineConfig({
     alias: [
       { find: /^(@lazydb\/core|lazydb)$/, replacement: src('index.ts') },
       { find: /^(?:@lazydb\/core|lazydb)\/(neon|planetscale|libsql)$/, replacement: src('drivers/$1/index.ts') },
+      { find: /^@lazydb\/core\/otel$/, replacement: src('tracing/otel.ts') },
       {
         find: /^(?:@lazydb\/core|lazydb)\/(aws-lambda|cloudflare|vercel|netlify|hono)$/,
         replacement: src('platforms/$1.ts'),

@@ -8,6 +8,11 @@ import { ClientClosedError, type DriverClient } from './drivers/contract.js'
 import type { CloseEvent } from './types.js'
 
 export type LeaseKind = 'statement' | 'hold'
+
+/** A transaction open on a slot's client: rolled back at once when the slot is closed under it. */
+export interface OpenTransaction {
+  abandon(force: boolean): Promise<void>
+}
 export type CloseReason = CloseEvent['reason']
 
 /** Closes a client for the slot: counts it, reports it, and rejects with CLOSED when the close failed. */
@@ -23,6 +28,8 @@ export class ClientSlot {
   retired = false
   /** Closed under work that was still running: that work reports CLOSED. */
   forced = false
+  /** Transactions open on this client (each also holds it). */
+  readonly transactions = new Set<OpenTransaction>()
   #connecting: Promise<DriverClient> | undefined = undefined
   #retiring: Promise<void> | undefined = undefined
   #closing: Promise<void> | undefined = undefined
@@ -143,6 +150,9 @@ export class ClientSlot {
   }
 
   async #closeNow(force: boolean): Promise<void> {
+    // A transaction still open is dropped first, so nothing it holds (a lock, an embedded file's
+    // write lock, a pooled session) outlives the client.
+    if (this.transactions.size > 0) await Promise.allSettled([...this.transactions].map((t) => t.abandon(true)))
     const client = this.client
     this.client = undefined
     try {

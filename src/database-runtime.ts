@@ -3,7 +3,13 @@
 // Like kysely's runtime driver: one connect in flight at a time, forgotten when it fails.
 import { ClientSlot, type CloseReason, type LeaseKind } from './client-slot.js'
 import type { DatabaseConfig } from './database-config.js'
-import type { Driver, DriverClient, DriverTransaction, ErrorInfo } from './drivers/contract.js'
+import {
+  ClientClosedError,
+  type Driver,
+  type DriverClient,
+  type DriverTransaction,
+  type ErrorInfo,
+} from './drivers/contract.js'
 import { loadDriver, registeredDriver } from './drivers/driver-table.js'
 import { type ErrorSource, safeClassify, type Stage, toLazyDbError } from './error-mapping.js'
 import { closedError, type LazyDbError } from './errors.js'
@@ -13,7 +19,17 @@ import { defaultScope, holdsSocket } from './lifetimes.js'
 import { warnNotConnected } from './not-connected-warning.js'
 import type { RegistrySettings } from './options.js'
 import { connectWithRetry, retryDelay, sleep } from './retries.js'
-import type { DatabaseStats, DriverName, Params, QueryResult, Scope, Statement, TransactionOptions } from './types.js'
+import type {
+  DatabaseStats,
+  DriverName,
+  Params,
+  QueryResult,
+  Scope,
+  Statement,
+  TracedOperation,
+  Tracing,
+  TransactionOptions,
+} from './types.js'
 import { warmClientFor, warmKey } from './warm-cache.js'
 import { WarmClient } from './warm-client.js'
 
@@ -42,7 +58,11 @@ export class DatabaseRuntime implements ErrorSource {
   readonly #context: RuntimeContext
   readonly #key: string
   readonly #idleTimeoutMs: number
+  /** A query hook or tracing is set: statements take the observed path. */
   readonly #observeQueries: boolean
+  readonly #tracing: Tracing | undefined
+  /** Where the database is, for tracing: host, port, name (never credentials). */
+  readonly #place: Pick<TracedOperation, 'serverAddress' | 'serverPort' | 'namespace'>
   #driver: Driver | undefined
   #warm: WarmClient | undefined = undefined
   #warned = false
@@ -53,7 +73,9 @@ export class DatabaseRuntime implements ErrorSource {
     this.socket = holdsSocket(config.driver, config.url)
     this.scope = config.scope ?? defaultScope(this.socket, context.settings.platform)
     this.#idleTimeoutMs = config.idleTimeoutMs ?? context.settings.idleTimeoutMs
-    this.#observeQueries = context.settings.hooks.query !== undefined
+    this.#tracing = context.settings.tracing
+    this.#observeQueries = context.settings.hooks.query !== undefined || this.#tracing !== undefined
+    this.#place = placeOf(config.url)
     this.#key = warmKey(config)
     // Driver options are checked here, without I/O, when the driver is registered; else on first connect.
     this.#driver = registeredDriver(config.driver)
@@ -76,6 +98,10 @@ export class DatabaseRuntime implements ErrorSource {
   get isConnected(): boolean {
     if (this.scope === 'warm') return this.#warm !== undefined && !this.#warm.retired && this.#warm.client !== undefined
     return this.#context.currentOwner()?.slots?.get(this)?.client !== undefined
+  }
+
+  get tracing(): Tracing | undefined {
+    return this.#tracing
   }
 
   currentOwner(): Invocation | undefined {
@@ -121,7 +147,7 @@ export class DatabaseRuntime implements ErrorSource {
     const started = performance.now()
     const hook = this.#context.settings.hooks.query
     try {
-      const result = await this.run((c) => queryOn(c, text, params, schema))
+      const result = await this.traced('statement', () => this.run((c) => queryOn(c, text, params, schema)), text)
       emit(hook, { database: this.alias, text, durationMs: performance.now() - started })
       return result
     } catch (error) {
@@ -131,7 +157,21 @@ export class DatabaseRuntime implements ErrorSource {
   }
 
   batch(statements: readonly Statement[], schema: string | undefined): Promise<QueryResult[]> {
-    return this.run((client) => client.batch(statements, schema), statements.length)
+    const run = () => this.run((client) => client.batch(statements, schema), statements.length)
+    if (this.#tracing === undefined) return run()
+    return this.#tracing.trace({ ...this.#operation('batch', statements[0]?.text), statements: statements.length }, run)
+  }
+
+  /** `run` as one traced operation where tracing is set, else `run` itself. */
+  traced<T>(kind: TracedOperation['kind'], run: () => Promise<T>, text?: string): Promise<T> {
+    const tracing = this.#tracing
+    return tracing === undefined ? run() : tracing.trace(this.#operation(kind, text), run)
+  }
+
+  #operation(kind: TracedOperation['kind'], text: string | undefined): TracedOperation {
+    const operation: TracedOperation = { kind, database: this.alias, driver: this.driverName, ...this.#place }
+    if (text !== undefined) operation.text = text
+    return operation
   }
 
   /** Runs one operation on a leased client, with the retry and error rules of a statement. */
@@ -193,8 +233,7 @@ export class DatabaseRuntime implements ErrorSource {
     for (let attempt = 1; ; attempt++) {
       const delay = info.transient ? retryDelay(attempt, started, policy) : attempt === 1 ? 0 : undefined
       if (delay === undefined) break
-      this.#noteRetry(attempt, delay, info.transient ? 'connect' : 'connection-lost', last)
-      if (delay > 0) await sleep(delay)
+      await this.#pause(attempt, delay, info.transient ? 'connect' : 'connection-lost', last)
       const fresh = await this.lease(kind, kind === 'hold' ? owner : this.#context.currentOwner())
       let kept = false
       try {
@@ -231,7 +270,12 @@ export class DatabaseRuntime implements ErrorSource {
    * A slot with a live client and one lease of `kind` taken on it: the warm client, the owner's
    * request-scoped one, or (request scope with no owner) one made for this lease alone.
    */
-  async lease(kind: LeaseKind, owner: Invocation | undefined = this.#context.currentOwner()): Promise<ClientSlot> {
+  async lease(
+    kind: LeaseKind,
+    currentOwner: Invocation | undefined = this.#context.currentOwner(),
+  ): Promise<ClientSlot> {
+    // An owner that has ended takes nothing more: what comes after it gets a client of its own.
+    const owner = currentOwner?.ended === true ? undefined : currentOwner
     const slot = this.scope === 'warm' ? this.#warmSlot() : this.#requestSlot(owner)
     slot.take(kind)
     try {
@@ -242,7 +286,7 @@ export class DatabaseRuntime implements ErrorSource {
     }
     if (slot.forced || slot.client === undefined) {
       slot.release(kind)
-      throw this.toError(new Error('closed'), 'statement', true)
+      throw this.toError(new ClientClosedError(), 'statement')
     }
     if (this.scope === 'request' && owner === undefined) void slot.retire('request-end').catch(() => undefined)
     return slot
@@ -305,11 +349,13 @@ export class DatabaseRuntime implements ErrorSource {
       this.#driver = driver
     }
     const started = Date.now()
-    const client = await connectWithRetry(driver, this.#config, this.#context.settings.retry, {
-      classify: (error) => safeClassify(this, error),
-      retrying: (attempt, delayMs, error) => this.#noteRetry(attempt, delayMs, 'connect', error),
-      failed: (error, attempts) => this.toError(error, 'connect', false, attempts),
-    })
+    const connect = () =>
+      connectWithRetry(driver, this.#config, this.#context.settings.retry, {
+        classify: (error) => safeClassify(this, error),
+        pause: (attempt, delayMs, error) => this.#pause(attempt, delayMs, 'connect', error),
+        failed: (error, attempts) => this.toError(error, 'connect', false, attempts),
+      })
+    const client = await this.traced('connect', connect)
     this.stats.connects++
     const event = { database: this.alias, driver: this.driverName, scope: this.scope, durationMs: Date.now() - started }
     emit(this.#context.settings.hooks.connect, event)
@@ -347,10 +393,14 @@ export class DatabaseRuntime implements ErrorSource {
     return closedError(this.alias, problem, fix)
   }
 
-  #noteRetry(attempt: number, delayMs: number, reason: 'connect' | 'connection-lost', error: unknown): void {
+  /** Reports a retry (stats, `on.retry`), then waits its delay, traced as a `retry` where tracing is set. */
+  #pause(attempt: number, delayMs: number, reason: 'connect' | 'connection-lost', error: unknown): Promise<void> {
     this.stats.retries++
     this.secrets.maskError(error)
     emit(this.#context.settings.hooks.retry, { database: this.alias, attempt, delayMs, reason, error })
+    const wait = () => (delayMs > 0 ? sleep(delayMs) : Promise.resolve())
+    if (this.#tracing === undefined) return wait()
+    return this.#tracing.trace({ ...this.#operation('retry', undefined), retry: { attempt, delayMs, reason } }, wait)
   }
 
   #warnIfUnmanaged(): void {
@@ -367,4 +417,21 @@ async function queryOn(
   schema: string | undefined,
 ): Promise<QueryResult> {
   return client.toResult(await client.execute(text, params, schema))
+}
+
+/** Host, port and database name from a URL, for tracing; nothing for an embedded database or an odd URL. */
+function placeOf(url: string): Pick<TracedOperation, 'serverAddress' | 'serverPort' | 'namespace'> {
+  if (url === ':memory:' || url.startsWith('file:')) return { namespace: url === ':memory:' ? url : url.slice(5) }
+  try {
+    const parsed = new URL(url)
+    const place: Pick<TracedOperation, 'serverAddress' | 'serverPort' | 'namespace'> = {
+      serverAddress: parsed.hostname,
+    }
+    if (parsed.port !== '') place.serverPort = Number(parsed.port)
+    const name = decodeURIComponent(parsed.pathname.replace(/^\//, ''))
+    if (name !== '') place.namespace = name
+    return place
+  } catch {
+    return {}
+  }
 }

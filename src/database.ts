@@ -1,7 +1,7 @@
 import { checkSchema, normalizeDatabase, type DatabaseConfig, type DatabaseOptions } from './database-config.js'
 import type { DatabaseRuntime } from './database-runtime.js'
-import { configError, LazyDbError } from './errors.js'
-import { checkStatements, checkTransactionArguments, queryArgumentsError } from './options.js'
+import { configError, detached, LazyDbError } from './errors.js'
+import { checkStatements, checkTransactionArguments, isParams, queryArgumentsError } from './options.js'
 import { placeholderStyle, templateText, type PlaceholderStyle } from './sql-template.js'
 import { runTransaction } from './transaction.js'
 import type { DriverName, Params, QueryResult, Statement, Transaction, TransactionOptions } from './types.js'
@@ -9,7 +9,11 @@ import { maskUrl } from './url.js'
 
 /** @internal A database made from a registry's URL or options, named for its alias from the start. */
 export let namedDatabase: (input: string | DatabaseOptions, alias: string) => Database
-let adopt: (database: Database<unknown>, alias: string, makeRuntime: (config: DatabaseConfig) => DatabaseRuntime) => void
+let adopt: (
+  database: Database<unknown>,
+  alias: string,
+  makeRuntime: (config: DatabaseConfig) => DatabaseRuntime,
+) => void
 // What the next `new Database` is made from when lazydb makes it: a registry's alias for a URL (so a
 // config error names it), or the database a schema view shares everything with.
 let pendingAlias: string | undefined
@@ -136,12 +140,9 @@ export class Database<Client = unknown> {
    * @example await db.query('insert into notes(body) values (?)', ['hi'])
    */
   query<Row = Record<string, unknown>>(text: string, params?: Params): Promise<QueryResult<Row>> {
+    if (!(this instanceof Database)) return Promise.reject(detached('query'))
     const runtime = this.#runtime
-    if (
-      runtime === undefined ||
-      typeof text !== 'string' ||
-      (params !== undefined && (typeof params !== 'object' || params === null))
-    ) {
+    if (runtime === undefined || typeof text !== 'string' || (params !== undefined && !isParams(params))) {
       return Promise.reject(queryArgumentsError(this.#name, text, params) ?? this.#notAttached())
     }
     return runtime.query(text, params, this.#schema) as Promise<QueryResult<Row>>
@@ -152,6 +153,7 @@ export class Database<Client = unknown> {
    * @example const { rows } = await db.sql`select * from users where id = ${id}`
    */
   sql<Row = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<QueryResult<Row>> {
+    if (!(this instanceof Database)) return Promise.reject(detached('sql'))
     let text: string
     try {
       text = templateText(strings, this.#style, this.#name)
@@ -168,6 +170,7 @@ export class Database<Client = unknown> {
    * @example const [a, b] = await db.batch([{ text: 'insert …', params: [1] }, { text: 'select count(*) from t' }])
    */
   async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
+    if (!(this instanceof Database)) throw detached('batch')
     checkStatements(statements, this.#name)
     return this.#attached().batch(statements, this.#schema)
   }
@@ -183,6 +186,7 @@ export class Database<Client = unknown> {
    * }, { isolationLevel: 'serializable' })
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    if (!(this instanceof Database)) throw detached('transaction')
     const checked = checkTransactionArguments(fn, options, this.#name)
     return runTransaction(this.#attached(), fn, checked, this.#schema, this.#style)
   }
@@ -195,6 +199,7 @@ export class Database<Client = unknown> {
    * @example const db = drizzle(await registry.database.client())
    */
   async client(): Promise<Client> {
+    if (!(this instanceof Database)) throw detached('client')
     const runtime = this.#attached()
     const owner = runtime.currentOwner()
     if (runtime.scope === 'request' && owner === undefined) {

@@ -18,12 +18,13 @@ export interface ErrorSource {
   report(error: LazyDbError): void
 }
 
-/** Where in an operation the error happened. */
-export type Stage = 'connect' | 'statement' | 'begin' | 'close'
+/** Where in an operation the error happened: `in-transaction` is a statement of an open transaction. */
+export type Stage = 'connect' | 'statement' | 'in-transaction' | 'begin' | 'close'
 
 /**
  * The LazyDbError for a driver error. `closedUnder` says lazydb closed the client under the work
- * (a forced close): then the work reports CLOSED whatever the driver said.
+ * (a forced close): then the work reports CLOSED whatever the driver said, and may have run, unless
+ * the driver says it never started (ClientClosedError: refused while it waited for a connection).
  */
 export function toLazyDbError(
   source: ErrorSource,
@@ -40,15 +41,12 @@ export function toLazyDbError(
     }
     return error
   }
-  if (closedUnder || error instanceof ClientClosedError) {
-    return wrap(
-      source,
-      'CLOSED',
-      error,
-      {},
-      'the client was closed under this work (disconnect, or the invocation ended)',
-      false,
-    )
+  if (error instanceof ClientClosedError) {
+    return wrap(source, 'CLOSED', error, {}, 'the client was closed before this work started; it did not run', false)
+  }
+  if (closedUnder) {
+    const lead = 'the client was closed under this work (disconnect, or the invocation ended); it may have run'
+    return wrap(source, 'CLOSED', error, {}, lead, true)
   }
   const info = safeClassify(source, error)
   if (stage === 'close') return wrap(source, 'CLOSED', error, info, 'closing the client failed')
@@ -56,6 +54,11 @@ export function toLazyDbError(
   if (stage === 'connect') {
     const tries = attempts === 1 ? '' : ` after ${attempts} attempts`
     return wrap(source, 'CONNECT_FAILED', error, info, `could not connect${where}${tries}`)
+  }
+  if (stage === 'in-transaction' && (info.notSent || info.lostMaybeRun)) {
+    // The transaction's own connection broke: the server rolled the transaction back.
+    const lead = "the transaction's connection broke, so the server rolled the transaction back"
+    return wrap(source, 'CONNECTION_LOST', error, info, lead, info.lostMaybeRun === true)
   }
   if (info.auth) return wrap(source, 'CONNECT_FAILED', error, info, 'could not connect')
   if (info.notSent) {

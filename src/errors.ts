@@ -61,6 +61,15 @@ export function argumentError(what: string, problem: string, fix: string, alias?
   return new LazyDbError('INVALID_ARGUMENT', `${what}: ${problem}. ${fix}`, { database: alias })
 }
 
+/** INVALID_ARGUMENT for a method called without its database (`const { query } = db`). */
+export function detached(method: string, owner = 'database'): LazyDbError {
+  return argumentError(
+    method,
+    `called without its ${owner} (the method was taken off the object: const { ${method} } = …)`,
+    `Call it on the ${owner} (${owner === 'database' ? 'db' : owner}.${method}(…)), or bind it: .${method}.bind(…)`,
+  )
+}
+
 /** Work refused or cut off because lazydb closed the client under it. */
 export function closedError(alias: string, problem: string, fix: string): LazyDbError {
   return new LazyDbError('CLOSED', `database "${alias}": ${problem}. ${fix}`, { database: alias, mayHaveRun: false })

@@ -21,6 +21,8 @@ export class InvocationLifecycle {
   /** Some database keeps a socket open across invocations (idle close, keep-alive through waitUntil). */
   readonly #warmSockets: boolean
   #shared: Invocation | undefined = undefined
+  /** Invocations in flight that own clients of their own (request scope), for a forced disconnect. */
+  readonly #running = new Set<Invocation>()
   /** The registry's own owner while connect() holds it. */
   held: Invocation | undefined = undefined
   #inFlight = 0
@@ -61,7 +63,11 @@ export class InvocationLifecycle {
       }
     }
     this.#inFlight++
-    if (this.#storage !== undefined) return new Invocation()
+    if (this.#storage !== undefined) {
+      const invocation = new Invocation()
+      this.#running.add(invocation)
+      return invocation
+    }
     this.#shared ??= new Invocation()
     return undefined
   }
@@ -85,6 +91,17 @@ export class InvocationLifecycle {
     return this.#storage!.run(invocation, applyWith, fn, thisArg, args)
   }
 
+  /**
+   * Ends every invocation still in flight at once (a forced disconnect): their transactions are
+   * dropped and their request clients closed under them; what they do afterwards gets clients of its own.
+   */
+  endAllNow(): Promise<unknown> {
+    const ending = [...this.#running, ...(this.#shared === undefined ? [] : [this.#shared])]
+    this.#running.clear()
+    this.#shared = undefined
+    return Promise.allSettled(ending.map((invocation) => invocation.end(true, 'disconnect')))
+  }
+
   /** Connects every database now, in the invocation's scope (handler's `eager`). */
   openAll(invocation: Invocation | undefined): Promise<void> {
     const owner = invocation ?? this.currentOwner()
@@ -105,6 +122,7 @@ export class InvocationLifecycle {
     c: unknown,
   ): Promise<void> | undefined {
     this.#inFlight--
+    if (invocation !== undefined) this.#running.delete(invocation)
     let ending = invocation
     if (ending === undefined && this.#inFlight === 0 && this.#shared?.ownsAnything === true) {
       // The shared owner ends with the last invocation in flight; kept (not reallocated) when it owns nothing.

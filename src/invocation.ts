@@ -6,7 +6,8 @@ import type { ClientSlot, CloseReason } from './client-slot.js'
 
 /** A transaction that the owner rolls back if it is still open when the owner ends. */
 export interface Abandonable {
-  abandon(): Promise<void>
+  /** `force`: at once (a timeout, a forced disconnect), not behind a statement that is still running. */
+  abandon(force: boolean): Promise<void>
 }
 
 export class Invocation {
@@ -45,7 +46,7 @@ export class Invocation {
     if (held !== undefined) for (const slot of held) slot.releaseHold()
     const open = this.open
     this.open = undefined
-    if (open !== undefined && open.size > 0) await Promise.allSettled([...open].map((t) => t.abandon()))
+    if (open !== undefined && open.size > 0) await Promise.allSettled([...open].map((t) => t.abandon(force)))
     const slots = this.slots
     this.slots = undefined
     if (slots === undefined) return

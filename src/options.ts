@@ -3,7 +3,7 @@
 import { argumentError, configError, describeValue, isOptionsObject, quoted } from './errors.js'
 import { HOOK_NAMES } from './hooks.js'
 import { detectPlatform, type PlatformName } from './platform.js'
-import type { Hooks, IsolationLevel, RetryOptions, Statement, TransactionOptions } from './types.js'
+import type { Hooks, IsolationLevel, RetryOptions, Statement, Tracing, TransactionOptions } from './types.js'
 
 /** The longest delay a timer can take: longer ones fire after about 1 ms in every JavaScript runtime. */
 export const MAX_TIMER_MS = 2 ** 31 - 1
@@ -37,6 +37,7 @@ const TIMER_RANGE = `at most ${MAX_TIMER_MS} (2^31 − 1, about 24.8 days; longe
 /** The registry-wide settings every database of a registry shares. */
 export interface RegistrySettings {
   readonly hooks: Hooks
+  readonly tracing: Tracing | undefined
   readonly retry: Readonly<Required<RetryOptions>>
   readonly platform: PlatformName
   readonly warn: boolean
@@ -83,7 +84,16 @@ export function checkRegistryOptions(options: unknown): RegistrySettings {
       `Use one of ${PLATFORMS.join(', ')} or leave it out`,
     )
   }
-  return { hooks, retry: checkRetry(options.retry), platform, warn: options.warn !== false, idleTimeoutMs: idle }
+  const tracing = options.tracing as Tracing | undefined
+  if (tracing !== undefined && typeof (tracing as Partial<Tracing> | null)?.trace !== 'function') {
+    throw configError(
+      undefined,
+      `tracing must be an object with a trace(operation, run) method (got ${describeValue(tracing)})`,
+      "Pass tracing: otel() from '@lazydb/core/otel', or leave it out",
+    )
+  }
+  const retry = checkRetry(options.retry)
+  return { hooks, tracing, retry, platform, warn: options.warn !== false, idleTimeoutMs: idle }
 }
 
 function checkHooks(on: unknown): Hooks {
@@ -255,6 +265,14 @@ export function checkUsingOptions(options: unknown, alias: string | undefined): 
   return options.schema as string | undefined
 }
 
+/** Parameters are an array (positional) or a plain object (named): never a Map, a class instance or a typed array. */
+export function isParams(params: unknown): boolean {
+  if (Array.isArray(params)) return true
+  if (typeof params !== 'object' || params === null) return false
+  const proto = Object.getPrototypeOf(params)
+  return proto === Object.prototype || proto === null
+}
+
 /** Checks `query(text, params)`; returns the error to reject with, or undefined when fine. */
 export function queryArgumentsError(alias: string, text: unknown, params: unknown): Error | undefined {
   if (typeof text !== 'string') {
@@ -265,7 +283,7 @@ export function queryArgumentsError(alias: string, text: unknown, params: unknow
       alias,
     )
   }
-  if (params !== undefined && (typeof params !== 'object' || params === null)) {
+  if (params !== undefined && !isParams(params)) {
     return argumentError(
       'query',
       `params must be an array or an object of named values (got ${describeValue(params)})`,
@@ -286,13 +304,15 @@ export function checkStatements(statements: unknown, alias: string): asserts sta
       alias,
     )
   }
-  statements.forEach((statement: unknown, index) => {
+  // A for loop, not forEach: the holes of a sparse array are statements too, and bad ones.
+  for (let index = 0; index < statements.length; index++) {
+    const statement: unknown = statements[index]
     const s = statement as Statement | null
     const bad =
       typeof s !== 'object' ||
       s === null ||
       typeof s.text !== 'string' ||
-      (s.params !== undefined && (typeof s.params !== 'object' || s.params === null))
+      (s.params !== undefined && !isParams(s.params))
     if (bad) {
       throw argumentError(
         'batch',
@@ -301,7 +321,7 @@ export function checkStatements(statements: unknown, alias: string): asserts sta
         alias,
       )
     }
-  })
+  }
 }
 
 /** Checks `transaction(fn, options)`. */

@@ -84,8 +84,9 @@ export class RegistryHold {
     const owner = this.#lifecycle.held
     this.#lifecycle.held = undefined
     const ending = owner?.end(force, 'disconnect')
-    const closing: Promise<void>[] = this.#runtimes.map((r) => r.retireWarm(force, ending))
+    const closing: Promise<unknown>[] = this.#runtimes.map((r) => r.retireWarm(force, ending))
     if (ending !== undefined) closing.push(ending)
+    if (force) closing.push(this.#lifecycle.endAllNow())
     const results = await Promise.allSettled(closing)
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []))
     if (failures.length > 0) {

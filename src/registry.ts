@@ -1,13 +1,13 @@
 import { checkAlias, type DatabaseOptions } from './database-config.js'
 import { DatabaseRuntime, type RuntimeContext } from './database-runtime.js'
 import { adoptDatabase, Database, namedDatabase } from './database.js'
-import { argumentError, describeValue, LazyDbError } from './errors.js'
+import { argumentError, describeValue, detached, LazyDbError } from './errors.js'
 import { registryFromEnv } from './from-env.js'
 import { InvocationLifecycle } from './invocation-lifecycle.js'
 import { checkDisconnectOptions, checkRegistryOptions, checkUsingOptions, type RegistrySettings } from './options.js'
 import type { PlatformName } from './platform.js'
 import { RegistryHold } from './registry-hold.js'
-import type { Hooks, RegistryStats, RetryOptions } from './types.js'
+import type { Hooks, RegistryStats, RetryOptions, Tracing } from './types.js'
 
 /** A database slot: a URL, `{ url, driver?, scope?, …driverOptions }`, or a `Database` from a factory. */
 // biome-ignore lint/suspicious/noExplicitAny: a database of any client type
@@ -36,6 +36,8 @@ export interface RegistryOptions<
   extra?: Extra
   /** Lifecycle hooks. Each is optional; a hook that throws (or rejects) is ignored. */
   on?: Hooks
+  /** Wraps statements, transactions, connects and retries, e.g. in OpenTelemetry spans: `tracing: otel()`. */
+  tracing?: Tracing
   /** `false` turns the NOT_CONNECTED warning off. */
   warn?: boolean
   /** Close a warm socket connection idle this long (default 60 000 ms); per database with `idleTimeoutMs`. */
@@ -137,6 +139,7 @@ export class Registry<
     options?: UsingOptions,
   ): Name extends keyof Extra ? DatabaseOf<Extra[Name]> : DatabaseOf<Default>
   using(name?: string, options?: UsingOptions): Database<unknown> {
+    if (!(this instanceof Registry)) throw detached('using', 'registry')
     let database: Database<unknown> | undefined
     if (name === undefined || name === 'default') database = this.database
     else if (typeof name !== 'string' || name === '') {
@@ -169,6 +172,7 @@ export class Registry<
    * @example await registry.connect(); try { await work() } finally { await registry.disconnect() }
    */
   connect(): Promise<void> {
+    if (!(this instanceof Registry)) return Promise.reject(detached('connect', 'registry'))
     return this.#hold.connect()
   }
 
@@ -179,6 +183,7 @@ export class Registry<
    * @example await registry.disconnect({ force: true })
    */
   async disconnect(options?: DisconnectOptions): Promise<void> {
+    if (!(this instanceof Registry)) throw detached('disconnect', 'registry')
     await this.#hold.disconnect(checkDisconnectOptions(options))
   }
 
@@ -189,6 +194,7 @@ export class Registry<
 
   /** Counters since the process started: invocations (cold ones too) and per-database activity. */
   stats(): RegistryStats {
+    if (!(this instanceof Registry)) throw detached('stats', 'registry')
     const databases: RegistryStats['databases'] = {}
     for (const runtime of this.#runtimes) databases[runtime.alias] = { ...runtime.stats }
     const { total, cold } = this.#lifecycle

@@ -29,12 +29,20 @@ export function retryDelay(attempt: number, started: number, policy: RetryPolicy
 
 export interface ConnectReport {
   classify(error: unknown): ErrorInfo
-  retrying(attempt: number, delayMs: number, error: unknown): void
+  /** Reports retry `attempt` and waits `delayMs` before it. */
+  pause(attempt: number, delayMs: number, error: unknown): Promise<void>
   /** The error to throw once no retry is left (attempts made so far). */
   failed(error: unknown, attempts: number): LazyDbError
 }
 
-/** `driver.connect`, retried while the failure is transient and the policy allows. */
+/** The least time one connect attempt gets, however little of `totalMs` is left. */
+const MIN_ATTEMPT_MS = 1000
+
+/**
+ * `driver.connect`, retried while the failure is transient and the policy allows. An attempt that
+ * has not settled when what is left of `totalMs` (at least MIN_ATTEMPT_MS) has passed fails as a
+ * timeout (a server that accepts connections and never answers); what it makes later is closed.
+ */
 export async function connectWithRetry(
   driver: Driver,
   config: DriverConfig,
@@ -44,13 +52,35 @@ export async function connectWithRetry(
   const started = Date.now()
   for (let attempt = 1; ; attempt++) {
     try {
-      return await driver.connect(config)
+      const budget = Math.max(MIN_ATTEMPT_MS, policy.totalMs - (Date.now() - started))
+      return await withinTime(driver.connect(config), budget)
     } catch (error) {
       if (error instanceof LazyDbError) throw error
       const delay = report.classify(error).transient === true ? retryDelay(attempt, started, policy) : undefined
       if (delay === undefined) throw report.failed(error, attempt)
-      report.retrying(attempt, delay, error)
-      await sleep(delay)
+      await report.pause(attempt, delay, error)
     }
   }
+}
+
+/** `connecting`, or an ETIMEDOUT error once `ms` have passed; a client that arrives after that is closed. */
+function withinTime(connecting: Promise<DriverClient>, ms: number): Promise<DriverClient> {
+  return new Promise((resolve, reject) => {
+    let late = false
+    const timer = setTimeout(() => {
+      late = true
+      reject(Object.assign(new Error(`connect ETIMEDOUT: no answer within ${ms} ms`), { code: 'ETIMEDOUT' }))
+    }, ms)
+    connecting.then(
+      (client) => {
+        clearTimeout(timer)
+        if (late) void client.close(true).catch(() => undefined)
+        else resolve(client)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        if (!late) reject(error)
+      },
+    )
+  })
 }

@@ -1,15 +1,26 @@
 // Interactive transactions: a hold on a client for the whole of `fn`, the `tx` handle `fn` gets, and
 // the owner that rolls it back if it is still open when the owner ends.
-import type { ClientSlot } from './client-slot.js'
+import type { ClientSlot, OpenTransaction } from './client-slot.js'
 import type { DatabaseRuntime } from './database-runtime.js'
 import type { DriverTransaction } from './drivers/contract.js'
-import { closedError } from './errors.js'
+import { closedError, detached } from './errors.js'
 import type { Abandonable } from './invocation.js'
 import { queryArgumentsError } from './options.js'
 import { templateText, type PlaceholderStyle } from './sql-template.js'
 import type { Params, QueryResult, Transaction, TransactionOptions } from './types.js'
 
-export async function runTransaction<T>(
+/** `transaction(fn)`: traced as one operation (its statements inside it) where tracing is set. */
+export function runTransaction<T>(
+  runtime: DatabaseRuntime,
+  fn: (tx: Transaction) => Promise<T> | T,
+  options: TransactionOptions | undefined,
+  schema: string | undefined,
+  style: PlaceholderStyle,
+): Promise<T> {
+  return runtime.traced('transaction', () => inTransaction(runtime, fn, options, schema, style))
+}
+
+async function inTransaction<T>(
   runtime: DatabaseRuntime,
   fn: (tx: Transaction) => Promise<T> | T,
   options: TransactionOptions | undefined,
@@ -20,14 +31,14 @@ export async function runTransaction<T>(
   const owner = runtime.currentOwner()
   const { slot, transaction } = await runtime.begin(owner, options, schema)
   const tx = new TransactionHandle(transaction, runtime, style, slot)
-  if (owner?.ended === true) await tx.abandon()
+  if (owner?.ended === true) await tx.abandon(false)
   else owner?.track(tx)
   try {
     const result = await fn(tx)
     await tx.commit()
     return result
   } catch (error) {
-    await tx.abandon()
+    await tx.abandon(false)
     throw error
   } finally {
     owner?.untrack(tx)
@@ -38,29 +49,38 @@ export async function runTransaction<T>(
  * The `tx` handed to `transaction(fn)`; closed once committed, rolled back or abandoned, which also
  * ends its hold on the client (so an owner that rolls it back can close the client at once).
  */
-class TransactionHandle implements Transaction, Abandonable {
+class TransactionHandle implements Transaction, Abandonable, OpenTransaction {
   readonly #driverTx: DriverTransaction
   readonly #runtime: DatabaseRuntime
   readonly #style: PlaceholderStyle
   #slot: ClientSlot | undefined
   #done = false
+  /** Rolled back at once under running work (a forced close, a timeout): that work reports CLOSED. */
+  #dropped = false
 
   constructor(driverTx: DriverTransaction, runtime: DatabaseRuntime, style: PlaceholderStyle, slot: ClientSlot) {
     this.#driverTx = driverTx
     this.#runtime = runtime
     this.#style = style
     this.#slot = slot
+    slot.transactions.add(this)
   }
 
   async query<Row = Record<string, unknown>>(text: string, params?: Params): Promise<QueryResult<Row>> {
+    if (!(this instanceof TransactionHandle)) throw detached('query', 'tx')
     const bad = queryArgumentsError(this.#runtime.alias, text, params)
     if (bad !== undefined) throw bad
     if (this.#done) throw ended(this.#runtime.alias)
     this.#runtime.stats.queries++
+    if (this.#runtime.tracing === undefined) return this.#run<Row>(text, params)
+    return this.#runtime.traced('statement', () => this.#run<Row>(text, params), text)
+  }
+
+  async #run<Row>(text: string, params: Params | undefined): Promise<QueryResult<Row>> {
     try {
       return (await this.#driverTx.query(text, params)) as QueryResult<Row>
     } catch (error) {
-      throw this.#runtime.toError(error, 'statement', this.#done)
+      throw this.#runtime.toError(error, 'in-transaction', this.#dropped)
     }
   }
 
@@ -78,17 +98,22 @@ class TransactionHandle implements Transaction, Abandonable {
     try {
       await this.#driverTx.commit()
     } catch (error) {
-      throw this.#runtime.toError(error, 'statement', this.#slot?.forced === true)
+      throw this.#runtime.toError(error, 'in-transaction', this.#dropped)
     } finally {
       this.#release()
     }
   }
 
-  async abandon(): Promise<void> {
-    if (this.#done) return
+  /** Rolls back (`force`: at once, dropping the session, under a statement that may still run). */
+  async abandon(force: boolean): Promise<void> {
+    if (this.#done) {
+      if (!force || this.#dropped || this.#slot === undefined) return
+      // A commit or rollback is under way: force drops the session under it.
+    }
     this.#done = true
+    if (force) this.#dropped = true
     try {
-      await this.#driverTx.rollback()
+      await this.#driverTx.rollback(force)
     } catch {
       // The connection is gone or the server already rolled back: nothing is left open either way.
     } finally {
@@ -97,8 +122,11 @@ class TransactionHandle implements Transaction, Abandonable {
   }
 
   #release(): void {
-    this.#slot?.releaseHold()
+    const slot = this.#slot
+    if (slot === undefined) return
     this.#slot = undefined
+    slot.transactions.delete(this)
+    slot.releaseHold()
   }
 }
 

@@ -114,3 +114,31 @@ export interface RegistryStats {
   invocations: { total: number; cold: number }
   databases: Record<string, DatabaseStats>
 }
+
+/** One operation lazydb hands to `tracing.trace`: what it is and where it goes, never a value or a secret. */
+export interface TracedOperation {
+  /** A statement (`query`, `sql`, `tx.query`), a batch, a transaction (all of `fn`), a connect, or a retry's wait. */
+  kind: 'statement' | 'batch' | 'transaction' | 'connect' | 'retry'
+  /** The database's alias in its registry. */
+  database: string
+  driver: DriverName
+  /** The SQL text with the driver's placeholders (a batch: its first statement's). Values are never in it. */
+  text?: string
+  /** Statements in a batch. */
+  statements?: number
+  /** Host, port and database name from the URL (never its credentials); absent for an embedded database. */
+  serverAddress?: string
+  serverPort?: number
+  namespace?: string
+  /** For a retry: which one, how long it waits before trying again, and why. */
+  retry?: { attempt: number; delayMs: number; reason: 'connect' | 'connection-lost' }
+}
+
+/**
+ * Wraps lazydb's operations, e.g. in OpenTelemetry spans (`@lazydb/core/otel`). `trace` runs `run`
+ * and returns what it returns (or throws what it throws); a `transaction`'s statements run inside
+ * its `run`, so they can be its children.
+ */
+export interface Tracing {
+  trace<T>(operation: TracedOperation, run: () => Promise<T>): Promise<T>
+}

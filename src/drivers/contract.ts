@@ -19,7 +19,11 @@ export interface DriverConfig {
 export interface DriverTransaction {
   query(text: string, params: Params | undefined): Promise<QueryResult>
   commit(): Promise<void>
-  rollback(): Promise<void>
+  /**
+   * Rolls back. With `force`, at once: the session is dropped (the server rolls the transaction back
+   * when it goes) rather than sending ROLLBACK behind a statement that may still be running.
+   */
+  rollback(force?: boolean): Promise<void>
 }
 
 /** One driver client: a pool, an HTTP function or a socket, created once per lifetime. */

@@ -146,8 +146,9 @@ describe('libsql over WebSocket', () => {
           await tx.query('insert into t values (2)')
         }
         const failed = await registry.database.transaction(statements).catch((e: unknown) => e)
-        // The client refuses it locally (a ClosedError): not retried inside a transaction, but reported as not run.
-        expect(failed).toMatchObject({ code: 'CONNECT_FAILED', mayHaveRun: false })
+        // The client refuses it locally (a ClosedError): the transaction's connection is gone, so the
+        // transaction is lost (CONNECTION_LOST); this statement itself never ran.
+        expect(failed).toMatchObject({ code: 'CONNECTION_LOST', mayHaveRun: false })
         expect((failed as Error).message).toMatch(/is closed/)
         expect((await registry.database.query('select count(*) as n from t')).rows).toEqual([{ n: 0 }])
       } finally {

@@ -2,7 +2,6 @@
 // under a connection the user checked out of it (inside an invocation, or outside any handler),
 // the Pool closes as idle only once that work is over, and a Pool the user ended themselves is
 // replaced by a new one instead of being handed out again.
-import type { Pool } from '@neondatabase/serverless'
 import type pg from 'pg'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { handler, Registry, type CloseEvent } from '@lazydb/core'

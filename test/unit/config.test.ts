@@ -217,6 +217,8 @@ describe('a missing database value', () => {
     expect(error.code).toBe('CONFIG_INVALID')
     expect(error.message).toMatch(/pass neon\(url, \{ transport: 'ws' \}\)/i)
     expect(neon('postgres://u:p@ep-x.neon.tech/db?transport=ws', { transport: 'ws' }).driver).toBe('neon-ws')
-    expect(thrown(() => neon('postgres://u@h/db', { transport: 'ws', driver: 'neon-http' })).code).toBe('CONFIG_INVALID')
+    expect(thrown(() => neon('postgres://u@h/db', { transport: 'ws', driver: 'neon-http' })).code).toBe(
+      'CONFIG_INVALID',
+    )
   })
 })

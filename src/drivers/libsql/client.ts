@@ -24,10 +24,12 @@ function statement(text: string, params: Params | undefined): InStatement {
 class LibsqlTransaction implements DriverTransaction {
   readonly #tx: Transaction
   readonly #done: (() => void) | undefined
+  readonly #embedded: boolean
 
-  constructor(tx: Transaction, done: (() => void) | undefined) {
+  constructor(tx: Transaction, done: (() => void) | undefined, embedded: boolean) {
     this.#tx = tx
     this.#done = done
+    this.#embedded = embedded
   }
 
   async query(text: string, params: Params | undefined): Promise<QueryResult> {
@@ -42,15 +44,20 @@ class LibsqlTransaction implements DriverTransaction {
     }
   }
 
-  async rollback(): Promise<void> {
+  async rollback(force = false): Promise<void> {
     try {
-      await this.#tx.rollback()
+      // Embedded, ROLLBACK runs at once; remote, `force` closes the stream (the server rolls back).
+      if (!force || this.#embedded) await this.#tx.rollback()
     } finally {
       this.#end()
     }
   }
 
+  #ended = false
+
   #end(): void {
+    if (this.#ended) return
+    this.#ended = true
     this.#tx.close()
     this.#done?.()
   }
@@ -131,10 +138,10 @@ export class LibsqlClient implements DriverClient {
     await this.#settle()
     const mode = options?.readOnly === true ? 'read' : 'write'
     const turns = this.#turns
-    if (turns === undefined) return new LibsqlTransaction(await this.raw.transaction(mode), undefined)
+    if (turns === undefined) return new LibsqlTransaction(await this.raw.transaction(mode), undefined, false)
     await turns.take()
     try {
-      return new LibsqlTransaction(await this.raw.transaction(mode), () => turns.release())
+      return new LibsqlTransaction(await this.raw.transaction(mode), () => turns.release(), true)
     } catch (error) {
       turns.release()
       throw error

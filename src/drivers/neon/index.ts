@@ -105,7 +105,11 @@ function pickDriver(url: string, transport: unknown, driver: unknown): 'neon-htt
   }
   const byOption = transport === 'ws' ? 'neon-ws' : transport === 'http' ? 'neon-http' : undefined
   if (byOption !== undefined && driver !== undefined && driver !== byOption) {
-    throw configError(undefined, `neon(): transport "${transport}" and driver "${String(driver)}" disagree`, 'Pass one of them')
+    throw configError(
+      undefined,
+      `neon(): transport "${transport}" and driver "${String(driver)}" disagree`,
+      'Pass one of them',
+    )
   }
   const chosen = (byOption ?? driver ?? 'neon-http') as 'neon-http' | 'neon-ws'
   const inUrl = typeof url === 'string' ? transportOf(url) : undefined

@@ -136,8 +136,13 @@ class NeonPoolClient implements DriverClient {
   async #giveBack(client: PoolClient, broken: boolean): Promise<boolean> {
     this.#lastActive = performance.now()
     const status = this.#connections.get(client)?.status ?? 'I'
-    if (broken || status === 'I') {
-      client.release(broken ? true : undefined)
+    if (broken) {
+      destroyClient(client as unknown as Closable) // at once, even under a statement still running
+      client.release(true)
+      return false
+    }
+    if (status === 'I') {
+      client.release()
       return false
     }
     try {
@@ -212,6 +217,11 @@ class NeonPoolClient implements DriverClient {
     this.#closed = true
     const closedError = new ClientClosedError()
     for (const settle of [...this.#waiting]) settle(closedError)
+    // Checkouts queued in the Pool by code using it directly (an ORM on client()): once end() is
+    // called the Pool serves none of them and rejects none, so let them be served first (each is
+    // bounded by connectionTimeoutMillis), or, forced, reject them now.
+    if (!force) await this.#queueServed(QUEUE_SERVED_WITHIN_MS)
+    settlePoolQueue(this.raw, closedError)
     const drained =
       this.#connections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => (this.#drained = resolve))
     if (force) for (const client of this.#connections.keys()) destroyClient(client as unknown as Closable)
@@ -226,6 +236,11 @@ class NeonPoolClient implements DriverClient {
     await nextTurn()
   }
 
+  async #queueServed(withinMs: number): Promise<void> {
+    const deadline = performance.now() + withinMs
+    while (this.raw.waitingCount > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  }
+
   /** False once closed or ended (by lazydb or by a user's `pool.end()`), or once every connection died. */
   isAlive(): boolean {
     const pool = this.raw as Pool & { ending?: boolean; ended?: boolean }
@@ -238,10 +253,33 @@ class NeonPoolClient implements DriverClient {
   }
 }
 
+/**
+ * How long a checkout may wait for a connection (queued behind busy ones, or connecting) unless the
+ * database sets `connectionTimeoutMillis`: pg-pool's own default waits forever, so a transaction's fn
+ * that uses `db` instead of `tx` on a full pool, or a server that accepts and never answers, would hang.
+ */
+const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000
+/** How long a graceful close lets the Pool serve checkouts still queued in it. */
+const QUEUE_SERVED_WITHIN_MS = 30_000
+
 function poolOptions(config: DriverConfig): Record<string, unknown> {
-  const options: Record<string, unknown> = {}
+  const options: Record<string, unknown> = { connectionTimeoutMillis: DEFAULT_CONNECTION_TIMEOUT_MS }
   for (const name of POOL_OPTIONS) if (config.options[name] !== undefined) options[name] = config.options[name]
   return options
+}
+
+/**
+ * Rejects what still waits in the Pool's own queue. pg-pool keeps it in `_pendingQueue` and offers no
+ * way to settle it once ended; this reads that field, and does nothing if a version lacks it.
+ */
+function settlePoolQueue(pool: Pool, error: Error): void {
+  const queue = (pool as unknown as { _pendingQueue?: { callback?: (error: Error) => void }[] })._pendingQueue
+  if (!Array.isArray(queue)) return
+  for (const waiter of queue.splice(0)) {
+    try {
+      waiter.callback?.(error)
+    } catch {}
+  }
 }
 
 export const neonWsDriver: Driver = {

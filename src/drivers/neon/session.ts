@@ -11,6 +11,8 @@ import { beginStatement, positional, searchPathSql, toResult, type ResultLike } 
 
 /** How long `close()` waits for a graceful end before it destroys the sockets. */
 export const CLOSE_TIMEOUT_MS = 1000
+/** How long a forced rollback waits for its ROLLBACK before it drops the session instead. */
+const FORCED_ROLLBACK_MS = 100
 
 // --- WebSocket settings -----------------------------------------------------------------------
 
@@ -164,7 +166,21 @@ export class SessionTransaction implements DriverTransaction {
     }
   }
 
-  async rollback(): Promise<void> {
+  async rollback(force = false): Promise<void> {
+    if (force) {
+      // A ROLLBACK gets FORCED_ROLLBACK_MS (an idle transaction's takes one round trip, and keeps the
+      // connection); one queued behind a statement still running does not wait: the session is dropped.
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const rolledBack = await Promise.race([
+        this.session.query('ROLLBACK').then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((resolve) => (timer = setTimeout(resolve, FORCED_ROLLBACK_MS, false))),
+      ])
+      clearTimeout(timer)
+      return this.finish(rolledBack ? undefined : new Error('rolled back by dropping the session'))
+    }
     try {
       await this.session.query('ROLLBACK')
     } catch (error) {

@@ -1,6 +1,6 @@
 import type { Client, Connection, ExecutedQuery } from '@planetscale/database'
 import type { IsolationLevel, Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
-import type { DriverClient, DriverConfig, DriverTransaction } from '../contract.js'
+import { ClientClosedError, type DriverClient, type DriverConfig, type DriverTransaction } from '../contract.js'
 import { manualTransactionError, opensTransaction } from '../manual-transaction.js'
 
 const LEVELS: Record<IsolationLevel, string> = {
@@ -31,11 +31,13 @@ function toResult(r: ExecutedQuery): QueryResult {
 class PlanetscaleTransaction implements DriverTransaction {
   #tail: Promise<unknown> = Promise.resolve()
   readonly #conn: Connection
+  #dropped = false
   constructor(conn: Connection) {
     this.#conn = conn
   }
 
   #inTurn<T>(op: () => Promise<T>): Promise<T> {
+    if (this.#dropped) return Promise.reject(new ClientClosedError())
     const next = this.#tail.then(op, op)
     this.#tail = next.catch(() => undefined)
     return next
@@ -49,8 +51,15 @@ class PlanetscaleTransaction implements DriverTransaction {
     await this.#inTurn(() => this.#conn.execute('COMMIT'))
   }
 
-  async rollback(): Promise<void> {
-    await this.#inTurn(() => this.#conn.execute('ROLLBACK'))
+  async rollback(force = false): Promise<void> {
+    if (!force) {
+      await this.#inTurn(() => this.#conn.execute('ROLLBACK'))
+      return
+    }
+    // At once: nothing more is sent on this session after a ROLLBACK that goes out now, unawaited
+    // (a statement still running on it cannot be cancelled over HTTP; the ROLLBACK follows it).
+    this.#dropped = true
+    void this.#conn.execute('ROLLBACK').catch(() => undefined)
   }
 }
 
