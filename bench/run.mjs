@@ -61,10 +61,14 @@ function cells(r) {
     return [time(m.lazydbNsPerCall), time(m.rawNsPerCall)]
   }
   if (r.id.startsWith('2-')) {
-    const server = (v) => (v === null || v === undefined ? '' : `, ${v} server conns`)
+    const side = (x) => {
+      const server = x.serverConnections === null ? '' : `, ${x.serverConnections} server conns`
+      return `${x.driverClients} client${x.driverClients === 1 ? '' : 's'}${server}, ${x.errors} errors`
+    }
     return [
-      `${m.lazydbDriverClients} client${server(m.lazydbServerConnections)}, ${m.lazydbErrors} errors`,
-      `${m.naiveDriverClients} clients${server(m.naiveServerConnections)}, ${m.naiveErrors} errors`,
+      side(m.lazydb),
+      `module-scope: ${side(m['module-scope'])}; without single-flight: ${side(m['lazy-racy'])}; ` +
+        `per invocation: ${side(m['per-invocation'])}`,
     ]
   }
   if (r.id.startsWith('3-'))
