@@ -61,10 +61,14 @@ function cells(r) {
     return [time(m.lazydbNsPerCall), time(m.rawNsPerCall)]
   }
   if (r.id.startsWith('2-')) {
-    const server = (v) => (v === null || v === undefined ? '' : `, ${v} server conns`)
+    const side = (x) => {
+      const server = x.serverConnections === null ? '' : `, ${x.serverConnections} server conns`
+      return `${x.driverClients} client${x.driverClients === 1 ? '' : 's'}${server}, ${x.errors} errors`
+    }
     return [
-      `${m.lazydbDriverClients} client${server(m.lazydbServerConnections)}, ${m.lazydbErrors} errors`,
-      `${m.naiveDriverClients} clients${server(m.naiveServerConnections)}, ${m.naiveErrors} errors`,
+      side(m.lazydb),
+      `module-scope: ${side(m['module-scope'])}; without single-flight: ${side(m['lazy-racy'])}; ` +
+        `per invocation: ${side(m['per-invocation'])}`,
     ]
   }
   if (r.id.startsWith('3-'))
@@ -73,28 +77,44 @@ function cells(r) {
   if (r.id.startsWith('4-')) return [`${m.lazydbGzipBytes} B gz (+${m.addedGzipBytes} B)`, `${m.rawGzipBytes} B gz`]
   if (r.id.startsWith('5-')) {
     const conns = (v) => (v === null || v === undefined ? '' : `, peak ${v} conns`)
+    const q = m.pairedRatios
     return [
       `${m.lazydbReqPerSec} req/s, p99 ${m.lazydbP99Ms} ms${conns(m.lazydbPeakConnections)}`,
-      `best ${m.bestReqPerSec} req/s, p99 ${m.bestP99Ms} ms${conns(m.bestPeakConnections)}; ` +
-        `naive ${m.naiveReqPerSec} req/s (${m.vsNaive}x)${conns(m.naivePeakConnections)}`,
+      `best ${m.bestReqPerSec} req/s, p99 ${m.bestP99Ms} ms${conns(m.bestPeakConnections)} ` +
+        `(geometric means over the same ${m.pairs} paired bursts; paired ratios min ${q.min}, p25 ${q.p25}, ` +
+        `median ${q.median}, p75 ${q.p75}, max ${q.max}, sd ${q.sd}); ` +
+        `naive ${m.naiveReqPerSec} req/s vs lazydb ${m.lazydbReqPerSecBesideNaive} in the same ${m.naivePairs} ` +
+        `rounds (${m.vsNaive}x)${conns(m.naivePeakConnections)}`,
     ]
   }
-  if (r.id.startsWith('6-')) {
-    const drivers = Object.entries(m)
-      .filter(([k]) => k.endsWith(' ms'))
-      .map(([k, v]) => `${k.replace(' ms', '')} ${v} ms`)
-    return [`${m.coreMs} ms (bundled: ${m.coreBundledMs} ms; an empty module: ${m.floorMs} ms)`, drivers.join('; ')]
+  if (r.id === '6-import') return [`${m.coreMs} ms (bundled into one file: ${m.coreBundledMs} ms)`, `${m.floorMs} ms`]
+  if (r.id.startsWith('6-import-')) {
+    const i = m.addedInterval
+    return [
+      `+${m.addedMs} ms (p25 ${m.addedP25Ms}, p75 ${m.addedP75Ms}; 95 % CI of the median ${i.low}–${i.high}; ` +
+        `in separate processes +${m.addedInSeparateProcessesMs} ms)`,
+      `${m.rawMs} ms`,
+    ]
   }
   return [JSON.stringify(m), r.baseline ?? '']
+}
+
+function ratioCell(r) {
+  if (r.ratio === null || r.ratio === undefined) return '–'
+  const i = r.ratioInterval
+  return i ? `${r.ratio.toFixed(3)} (95 % CI ${i.low.toFixed(3)}–${i.high.toFixed(3)})` : r.ratio.toFixed(3)
+}
+
+function passCell(r) {
+  if (r.verdict === 'inconclusive') return 'inconclusive'
+  return r.pass === null ? 'n/a' : r.pass ? 'yes' : '**no**'
 }
 
 function table(rows) {
   const lines = ['| # | Benchmark | lazydb | Baseline | Ratio | Target | Pass |', '|---|---|---|---|---|---|---|']
   for (const r of rows) {
     const [ours, theirs] = cells(r)
-    const pass = r.pass === null ? 'n/a' : r.pass ? 'yes' : '**no**'
-    const ratio = r.ratio === null || r.ratio === undefined ? '–' : r.ratio.toFixed(3)
-    lines.push(`| ${r.id} | ${r.name} | ${ours} | ${theirs} | ${ratio} | ${r.target} | ${pass} |`)
+    lines.push(`| ${r.id} | ${r.name} | ${ours} | ${theirs} | ${ratioCell(r)} | ${r.target} | ${passCell(r)} |`)
   }
   return lines.join('\n')
 }
@@ -162,5 +182,7 @@ console.log(
 console.log(table(rows))
 console.log(
   `\n${rows.filter((r) => r.pass === true).length} pass, ${rows.filter((r) => r.pass === false).length} fail, ` +
-    `${rows.filter((r) => r.pass === null).length} skipped/n.a. — ${results.durationSeconds} s; ${outFile} written`,
+    `${rows.filter((r) => r.verdict === 'inconclusive').length} inconclusive, ` +
+    `${rows.filter((r) => r.pass === null && r.verdict !== 'inconclusive').length} skipped/n.a. — ` +
+    `${results.durationSeconds} s; ${outFile} written`,
 )

@@ -4,11 +4,36 @@
 import { ensureWork, hasBuiltDriver, support } from './util.mjs'
 
 export const TARGETS = {
-  'libsql-file': { subpath: 'libsql', label: 'libSQL embedded file' },
-  'libsql-http': { subpath: 'libsql', label: 'libSQL over HTTP (Hrana gateway)', gateway: 'hrana' },
-  'neon-http': { subpath: 'neon', label: 'Neon HTTP (SQL-over-HTTP gateway)', gateway: 'neon-http' },
-  'neon-ws': { subpath: 'neon', label: 'Neon WebSocket (WS proxy gateway)', gateway: 'neon-ws' },
-  planetscale: { subpath: 'planetscale', label: 'PlanetScale HTTP (gateway → MariaDB)', gateway: 'planetscale' },
+  'libsql-file': { subpath: 'libsql', label: 'libSQL embedded file', packages: ['@libsql/client'] },
+  'libsql-http': {
+    subpath: 'libsql',
+    label: 'libSQL over HTTP (Hrana gateway)',
+    gateway: 'hrana',
+    packages: ['@libsql/client'],
+  },
+  'neon-http': {
+    subpath: 'neon',
+    label: 'Neon HTTP (SQL-over-HTTP gateway)',
+    gateway: 'neon-http',
+    packages: ['@neondatabase/serverless', 'ws'],
+  },
+  'neon-ws': {
+    subpath: 'neon',
+    label: 'Neon WebSocket (WS proxy gateway)',
+    gateway: 'neon-ws',
+    packages: ['@neondatabase/serverless', 'ws'],
+  },
+  planetscale: {
+    subpath: 'planetscale',
+    label: 'PlanetScale HTTP (gateway → MariaDB)',
+    gateway: 'planetscale',
+    packages: ['@planetscale/database'],
+  },
+}
+
+/** Imports the packages the raw driver code uses, so no timed section pays for loading them. */
+export async function preloadRaw(name) {
+  for (const pkg of TARGETS[name].packages) await import(pkg)
 }
 
 export const available = (name) => hasBuiltDriver(TARGETS[name].subpath)

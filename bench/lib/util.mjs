@@ -132,16 +132,24 @@ export async function pgMonitor() {
   return { count, sample, drain, query: (text, params) => client.query(text, params), close: () => client.end() }
 }
 
-/** Builds one result row in the shape results.json uses. */
-export function row({ id, name, baseline, measured, ratio, target, pass, unit, notes, diagnostics, skipped }) {
+/**
+ * Builds one result row in the shape results.json uses. A row judged on an interval passes a
+ * `verdict` ('pass' | 'fail' | 'inconclusive') instead of `pass`; an inconclusive row has pass null.
+ */
+export function row(fields) {
+  const { id, name, baseline, measured, ratio, ratioInterval, target, pass, verdict } = fields
+  const { unit, notes, diagnostics, skipped } = fields
+  const judged = verdict === undefined ? Boolean(pass) : verdict === 'inconclusive' ? null : verdict === 'pass'
   return {
     id,
     name,
     baseline,
     measured,
     ratio: ratio === undefined ? null : round(ratio, 3),
+    ratioInterval,
     target,
-    pass: skipped ? null : Boolean(pass),
+    pass: skipped ? null : judged,
+    verdict: skipped ? 'skipped' : (verdict ?? (judged ? 'pass' : 'fail')),
     unit,
     notes,
     diagnostics,

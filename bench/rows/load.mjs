@@ -3,12 +3,17 @@
 // (best practice) vs connect-per-request. Each variant is its own server process with its own
 // gateway; all stay up while bursts of requests alternate between them (lazydb and best practice
 // back to back, in alternating order; naive every few rounds), so noise hits every variant alike,
-// and the whole set is restarted for each session. The ratio is the median over all paired bursts;
-// p99 is over all measured requests; peak server connections come from pg_stat_activity (by
-// application_name), the highest of any session.
+// and the whole set is restarted for each session. Every figure compared is paired: the ratio is the
+// geometric mean of the paired burst ratios (lazydb / best practice of the same round), which is
+// exactly the ratio of the two req/s cells (geometric means over the same bursts). Its 95 % interval
+// is a seeded two-stage bootstrap (sessions, then rounds within them); the row passes only when the
+// interval's lower bound clears the target, fails when its upper bound misses it, else it is
+// inconclusive. p99 is over all measured requests; peak server connections come from
+// pg_stat_activity (by application_name), the highest of any session.
 import { spawn } from 'node:child_process'
 import http from 'node:http'
-import { QUICK, ROOT, median, percentile, pgMonitor, round, row, sleep, support } from '../lib/util.mjs'
+import { QUICK, ROOT, percentile, pgMonitor, round, row, sleep, support } from '../lib/util.mjs'
+import { bootstrapInterval, combineVerdicts, geomean, spread, verdictAtLeast } from '../lib/stats.mjs'
 import { TARGETS, available, startGateway } from '../lib/drivers.mjs'
 
 const CONCURRENCY = 64
@@ -24,6 +29,9 @@ const WARMUP = QUICK ? 200 : 1200
 const POOL_MAX = 10
 const VARIANTS = ['lazydb', 'pool', 'naive']
 const LOAD_TARGETS = process.env.BENCH_LOAD_TARGETS?.split(',') ?? ['neon-ws', 'neon-http']
+const TARGET_VS_BEST = 0.97
+const TARGET_VS_NAIVE = 3
+const BOOTSTRAP_SEED = 20260501
 
 function startServer(target, variant, env) {
   return new Promise((resolve, reject) => {
@@ -205,6 +213,167 @@ async function startVariant(target, variant, pg) {
   }
 }
 
+/** One session: fresh servers for every variant; measured bursts tagged with session and round. */
+async function runSession(target, session, pg, runs, peaks) {
+  // All three servers stay up, idle but for the one under load; bursts alternate between them
+  // (order rotating each round), so machine noise hits every variant alike. Each session starts
+  // fresh processes and gateways: a process's own luck (JIT, heap layout) persists for its
+  // life and would otherwise bias the whole run one way (an A/A run of one session: 0.94-1.02).
+  const servers = {}
+  try {
+    for (const v of VARIANTS) servers[v] = await startVariant(target, v, pg)
+    for (const v of VARIANTS) await load(servers[v].port, v === 'naive' ? Math.min(WARMUP, 200) : WARMUP)
+    for (let round = 0; round < ROUNDS; round++) {
+      // lazydb and best practice back to back (alternating which goes first), then naive now and then.
+      for (const v of round % 2 === 0 ? ['lazydb', 'pool'] : ['pool', 'lazydb'])
+        runs[v].push({ session, round, ...(await burst(servers[v].port, BURST)) })
+      if (round % NAIVE_EVERY === 0) runs.naive.push({ session, round, ...(await burst(servers.naive.port, BURST)) })
+    }
+  } finally {
+    for (const v of Object.keys(servers)) {
+      const p = await servers[v].stop()
+      peaks[v] = {
+        pgPeak: maxOf(peaks[v]?.pgPeak, p.pgPeak),
+        peakOpenGateway: maxOf(peaks[v]?.peakOpenGateway, p.peakOpenGateway),
+      }
+    }
+  }
+}
+
+/**
+ * Pairs each burst of `a` with the burst of `b` from the same session and round, and measures
+ * `value(a) / value(b)`: the geometric mean (= ratio of the two sides' geometric means over the
+ * paired bursts), its bootstrap interval, and the spread of the paired ratios.
+ */
+function pairedComparison(a, b, value) {
+  const key = (x) => `${x.session}/${x.round}`
+  const partner = new Map(b.map((x) => [key(x), x]))
+  const pairs = a.filter((x) => partner.has(key(x))).map((x) => [x, partner.get(key(x))])
+  const ratios = pairs.map(([x, y]) => value(x) / value(y))
+  const bySession = new Map()
+  for (const [i, [x]] of pairs.entries()) bySession.set(x.session, [...(bySession.get(x.session) ?? []), ratios[i]])
+  const interval = bootstrapInterval([...bySession.values()], geomean, { seed: BOOTSTRAP_SEED })
+  return {
+    pairs: pairs.length,
+    ratio: geomean(ratios),
+    interval: { low: round(interval.low, 3), high: round(interval.high, 3), level: interval.level },
+    spread: Object.fromEntries(Object.entries(spread(ratios)).map(([k, v]) => [k, round(v, 3)])),
+    a: geomean(pairs.map(([x]) => value(x))),
+    b: geomean(pairs.map(([, y]) => value(y))),
+    ratios: ratios.map((r) => round(r, 3)),
+  }
+}
+
+/** Per variant: latency percentiles over all its requests, errors and peak connections. */
+function variantSummary(rs, peak) {
+  const latencies = rs.flatMap((x) => x.latencies)
+  return {
+    bursts: rs.length,
+    p99Ms: round(percentile(latencies, 99), 1),
+    p50Ms: round(percentile(latencies, 50), 1),
+    errors: rs.reduce((s, x) => s + x.errors, 0),
+    firstError: rs.find((x) => x.firstError)?.firstError,
+    peakPgConnections: peak?.pgPeak,
+    peakGatewayConnections: peak?.peakOpenGateway,
+  }
+}
+
+function skippedRow(id, name, target) {
+  return row({
+    id,
+    name,
+    baseline: 'module-scope client; connect-per-request',
+    target: `>= ${TARGET_VS_BEST} best practice, >= ${TARGET_VS_NAIVE}x naive, connections <= pool max`,
+    skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet`,
+  })
+}
+
+function loadRow(id, name, target, runs, peaks) {
+  const reqPerSec = (x) => x.reqPerSec
+  const vsBest = pairedComparison(runs.lazydb, runs.pool, reqPerSec)
+  const vsNaive = pairedComparison(runs.lazydb, runs.naive, reqPerSec)
+  // CPU per request in the server process: what throughput depends on when the machine is saturated.
+  const cpu = pairedComparison(runs.lazydb, runs.pool, (x) => x.cpuMicrosPerRequest)
+  const summary = Object.fromEntries(VARIANTS.map((v) => [v, variantSummary(runs[v], peaks[v])]))
+  // HTTP transports hold no client connection: connect-per-request costs nothing there, so the
+  // 3x-naive target only applies where a connection is set up (WebSocket).
+  const naiveApplies = target === 'neon-ws'
+  // Pool max: lazydb's and the baseline's Pool for WebSocket; the gateway's pg pool (5) for HTTP.
+  const poolMax = target === 'neon-ws' ? POOL_MAX : target === 'neon-http' ? 5 : undefined
+  const peak = summary.lazydb.peakPgConnections
+  const connectionsOk = poolMax === undefined || peak === undefined || peak <= poolMax
+  const verdict = combineVerdicts([
+    verdictAtLeast(vsBest.interval, TARGET_VS_BEST),
+    naiveApplies ? verdictAtLeast(vsNaive.interval, TARGET_VS_NAIVE) : 'pass',
+    connectionsOk && summary.lazydb.errors === 0 ? 'pass' : 'fail',
+  ])
+  const bestPractice =
+    target === 'neon-ws' ? `Pool({ max: ${POOL_MAX} })` : target === 'neon-http' ? 'neon()' : 'createClient()'
+  return row({
+    id,
+    name,
+    baseline: `best practice: module-scope ${bestPractice}; naive: a client per request`,
+    measured: {
+      pairs: vsBest.pairs,
+      lazydbReqPerSec: round(vsBest.a, 0),
+      bestReqPerSec: round(vsBest.b, 0),
+      pairedRatios: vsBest.spread,
+      naivePairs: vsNaive.pairs,
+      naiveReqPerSec: round(vsNaive.b, 0),
+      lazydbReqPerSecBesideNaive: round(vsNaive.a, 0),
+      vsNaive: round(vsNaive.ratio, 2),
+      vsNaiveInterval: vsNaive.interval,
+      lazydbP99Ms: summary.lazydb.p99Ms,
+      bestP99Ms: summary.pool.p99Ms,
+      naiveP99Ms: summary.naive.p99Ms,
+      lazydbServerCpuUsPerReq: round(cpu.a, 0),
+      bestServerCpuUsPerReq: round(cpu.b, 0),
+      serverCpuRatio: round(cpu.ratio, 3),
+      serverCpuRatioInterval: cpu.interval,
+      lazydbPeakConnections: peak ?? null,
+      bestPeakConnections: summary.pool.peakPgConnections ?? null,
+      naivePeakConnections: summary.naive.peakPgConnections ?? null,
+      poolMax: poolMax ?? null,
+      errors: summary.lazydb.errors + summary.pool.errors + summary.naive.errors,
+    },
+    ratio: vsBest.ratio,
+    ratioInterval: vsBest.interval,
+    target:
+      `95 % CI of the paired ratio >= ${TARGET_VS_BEST} of best practice` +
+      `${naiveApplies ? `, >= ${TARGET_VS_NAIVE}x naive` : ''}` +
+      `${poolMax ? `, peak connections <= ${poolMax}` : ''}, no errors`,
+    verdict,
+    unit:
+      `ratio = geometric mean of ${vsBest.pairs} paired bursts ` +
+      `(${SESSIONS} sessions of fresh server processes × ${ROUNDS} rounds) of req/s, lazydb / best practice ` +
+      `(${BURST}-request bursts; ${TOTAL} requests each, naive ${NAIVE_TOTAL}); req/s cells are the geometric ` +
+      'means over the same pairs; interval: two-stage bootstrap (sessions, then rounds), seeded',
+    notes: naiveApplies
+      ? undefined
+      : 'naive baseline shown for reference: over HTTP a new client per request opens no connection, ' +
+        `so the ${TARGET_VS_NAIVE}x target does not apply`,
+    diagnostics: {
+      concurrency: CONCURRENCY,
+      requests: TOTAL,
+      naiveRequests: NAIVE_TOTAL,
+      burst: BURST,
+      warmup: WARMUP,
+      rounds: ROUNDS,
+      sessions: SESSIONS,
+      medianPairedRatio: vsBest.spread.median,
+      sessionRatios: Array.from({ length: SESSIONS }, (_, k) =>
+        round(geomean(vsBest.ratios.slice(k * ROUNDS, (k + 1) * ROUNDS)), 3),
+      ),
+      summary,
+      pairedRatios: vsBest.ratios,
+      pairedNaiveRatios: vsNaive.ratios,
+      pairedServerCpuRatios: cpu.ratios,
+      serverCpuPairedSpread: cpu.spread,
+      perRoundReqPerSec: Object.fromEntries(VARIANTS.map((v) => [v, runs[v].map((x) => round(x.reqPerSec, 0))])),
+    },
+  })
+}
+
 export async function run() {
   const rows = []
   const pg = await pgMonitor()
@@ -213,142 +382,14 @@ export async function run() {
       const id = `5-${target}`
       const name = `Load, notes function at concurrency ${CONCURRENCY}: ${TARGETS[target].label}`
       if (!available(target)) {
-        rows.push(
-          row({
-            id,
-            name,
-            baseline: 'module-scope client; connect-per-request',
-            target: '>= 0.97 best practice, >= 3x naive, connections <= pool max',
-            skipped: `dist/drivers/${TARGETS[target].subpath}/index.js is not built yet`,
-          }),
-        )
+        rows.push(skippedRow(id, name, target))
         continue
       }
       await prepareTable(target, target === 'libsql-file' ? { BENCH_URL: `file:${ROOT}bench/.work/db/load.db` } : {})
       const runs = Object.fromEntries(VARIANTS.map((v) => [v, []]))
       const peaks = {}
-      for (let session = 0; session < SESSIONS; session++) {
-        // All three servers stay up, idle but for the one under load; bursts alternate between them
-        // (order rotating each round), so machine noise hits every variant alike. Each session starts
-        // fresh processes and gateways: a process's own luck (JIT, heap layout) persists for its
-        // life and would otherwise bias the whole run one way (an A/A run of one session: 0.94-1.02).
-        const servers = {}
-        try {
-          for (const v of VARIANTS) servers[v] = await startVariant(target, v, pg)
-          for (const v of VARIANTS) await load(servers[v].port, v === 'naive' ? Math.min(WARMUP, 200) : WARMUP)
-          for (let r = 0; r < ROUNDS; r++) {
-            // lazydb and best practice back to back (alternating which goes first), then naive now and then.
-            for (const v of r % 2 === 0 ? ['lazydb', 'pool'] : ['pool', 'lazydb'])
-              runs[v].push(await burst(servers[v].port, BURST))
-            if (r % NAIVE_EVERY === 0) runs.naive.push(await burst(servers.naive.port, BURST))
-          }
-        } finally {
-          for (const v of Object.keys(servers)) {
-            const p = await servers[v].stop()
-            peaks[v] = {
-              pgPeak: maxOf(peaks[v]?.pgPeak, p.pgPeak),
-              peakOpenGateway: maxOf(peaks[v]?.peakOpenGateway, p.peakOpenGateway),
-            }
-          }
-        }
-      }
-      const paired = runs.lazydb.map((x, i) => x.reqPerSec / runs.pool[i].reqPerSec)
-      // CPU per request in the server process: what throughput depends on when the machine is saturated.
-      const pairedCpu = runs.lazydb.map((x, i) => x.cpuMicrosPerRequest / runs.pool[i].cpuMicrosPerRequest)
-      const summary = Object.fromEntries(
-        VARIANTS.map((v) => {
-          const rs = runs[v]
-          return [
-            v,
-            {
-              reqPerSec: round(median(rs.map((x) => x.reqPerSec)), 0),
-              serverCpuMicrosPerRequest: round(median(rs.map((x) => x.cpuMicrosPerRequest)), 0),
-              p99Ms: round(
-                percentile(
-                  rs.flatMap((x) => x.latencies),
-                  99,
-                ),
-                1,
-              ),
-              p50Ms: round(
-                percentile(
-                  rs.flatMap((x) => x.latencies),
-                  50,
-                ),
-                1,
-              ),
-              errors: rs.reduce((s, x) => s + x.errors, 0),
-              firstError: rs.find((x) => x.firstError)?.firstError,
-              peakPgConnections: peaks[v]?.pgPeak,
-              peakGatewayConnections: peaks[v]?.peakOpenGateway,
-            },
-          ]
-        }),
-      )
-      const vsBest = median(paired)
-      const vsNaive = summary.lazydb.reqPerSec / summary.naive.reqPerSec
-      // HTTP transports hold no client connection: connect-per-request costs nothing there, so the
-      // 3x-naive target only applies where a connection is set up (WebSocket).
-      const naiveApplies = target === 'neon-ws'
-      // Pool max: lazydb's and the baseline's Pool for WebSocket; the gateway's pg pool (5) for HTTP.
-      const poolMax = target === 'neon-ws' ? POOL_MAX : target === 'neon-http' ? 5 : undefined
-      const peak = summary.lazydb.peakPgConnections
-      const connectionsOk = poolMax === undefined || peak === undefined || peak <= poolMax
-      const bestPractice =
-        target === 'neon-ws' ? `Pool({ max: ${POOL_MAX} })` : target === 'neon-http' ? 'neon()' : 'createClient()'
-      rows.push(
-        row({
-          id,
-          name,
-          baseline: `best practice: module-scope ${bestPractice}; naive: a client per request`,
-          measured: {
-            lazydbReqPerSec: summary.lazydb.reqPerSec,
-            bestReqPerSec: summary.pool.reqPerSec,
-            naiveReqPerSec: summary.naive.reqPerSec,
-            lazydbP99Ms: summary.lazydb.p99Ms,
-            bestP99Ms: summary.pool.p99Ms,
-            naiveP99Ms: summary.naive.p99Ms,
-            vsNaive: round(vsNaive, 2),
-            lazydbServerCpuUsPerReq: summary.lazydb.serverCpuMicrosPerRequest,
-            bestServerCpuUsPerReq: summary.pool.serverCpuMicrosPerRequest,
-            serverCpuRatio: round(median(pairedCpu), 3),
-            lazydbPeakConnections: peak ?? null,
-            bestPeakConnections: summary.pool.peakPgConnections ?? null,
-            naivePeakConnections: summary.naive.peakPgConnections ?? null,
-            poolMax: poolMax ?? null,
-            errors: summary.lazydb.errors + summary.pool.errors + summary.naive.errors,
-          },
-          ratio: vsBest,
-          target:
-            `>= 0.97 of best practice${naiveApplies ? ', >= 3x naive' : ''}` +
-            `${poolMax ? `, peak connections <= ${poolMax}` : ''}, no errors`,
-          pass: vsBest >= 0.97 && (!naiveApplies || vsNaive >= 3) && connectionsOk && summary.lazydb.errors === 0,
-          unit:
-            `ratio = median over ${ROUNDS * SESSIONS} paired bursts ` +
-            `(${SESSIONS} sessions of fresh server processes × ${ROUNDS} rounds) of req/s, lazydb / best practice ` +
-            `(${BURST}-request bursts; ${TOTAL} requests each, naive ${NAIVE_TOTAL})`,
-          notes: naiveApplies
-            ? undefined
-            : 'naive baseline shown for reference: over HTTP a new client per request opens no connection, ' +
-              'so the 3x target does not apply',
-          diagnostics: {
-            concurrency: CONCURRENCY,
-            requests: TOTAL,
-            naiveRequests: NAIVE_TOTAL,
-            burst: BURST,
-            warmup: WARMUP,
-            rounds: ROUNDS,
-            sessions: SESSIONS,
-            sessionRatios: Array.from({ length: SESSIONS }, (_, k) =>
-              round(median(paired.slice(k * ROUNDS, (k + 1) * ROUNDS)), 3),
-            ),
-            summary,
-            pairedRatios: paired.map((x) => round(x, 3)),
-            pairedServerCpuRatios: pairedCpu.map((x) => round(x, 3)),
-            perRoundReqPerSec: Object.fromEntries(VARIANTS.map((v) => [v, runs[v].map((x) => round(x.reqPerSec, 0))])),
-          },
-        }),
-      )
+      for (let session = 0; session < SESSIONS; session++) await runSession(target, session, pg, runs, peaks)
+      rows.push(loadRow(id, name, target, runs, peaks))
     }
   } finally {
     await pg.close()
