@@ -103,7 +103,7 @@ describe('@lazydb/core/otel', () => {
     expect(spans.every((s) => s.status.code !== SpanStatusCode.ERROR)).toBe(true)
   })
 
-  it('a failed statement is an ERROR span with the LazyDbError code; with queryText, the SQL without its values', async () => {
+  it('a failed statement is an ERROR span with the LazyDbError code; queryText: the SQL without values', async () => {
     const registry = new Registry({
       database: libsql(`file:${files.file('failing.db')}`),
       tracing: otel({ tracerProvider: provider, queryText: true }),
