@@ -21,7 +21,7 @@ const isCore = (file) => {
   const rel = relative(SRC, file)
   if (rel.startsWith('..')) return false
   if (CORE_OUTSIDE_ROOT.has(rel)) return true
-  return !rel.startsWith('platforms/') && !rel.startsWith('drivers/')
+  return !rel.startsWith('platforms/') && !rel.startsWith('drivers/') && !rel.startsWith('tracing/')
 }
 
 /** In a subpath's bundle, an import of a core module becomes an import of the built main entry. */
@@ -57,6 +57,7 @@ rmSync('dist', { recursive: true, force: true })
 const subpaths = [
   ...sources('src/drivers').filter((f) => /\/(neon|planetscale|libsql)\/index\.ts$/.test(f)),
   ...sources('src/platforms').filter((f) => !isCore(resolve(f))),
+  'src/tracing/otel.ts',
 ]
 await build({ ...common, entryPoints: ['src/index.ts'] })
 await Promise.all(

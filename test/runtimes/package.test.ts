@@ -54,7 +54,7 @@ describe('the built package (dist/, through package.json exports)', () => {
       .filter((f) => f.endsWith('.js'))
       .map((f) => `platforms/${f}`)
     expect(platforms.length).toBe(5)
-    for (const file of [...drivers, ...platforms]) {
+    for (const file of [...drivers, ...platforms, 'tracing/otel.js']) {
       const imports = relativeImports(file)
       expect(imports.length, file).toBeGreaterThan(0)
       const core = file.startsWith('drivers/') ? '../../index.js' : '../index.js'
