@@ -40,7 +40,7 @@ export interface Transaction {
 }
 
 export interface WarningEvent {
-  code: 'NOT_CONNECTED' | 'IDLE_CLOSE_FAILED' | 'ROLLBACK_FAILED' | 'CLOSE_FAILED'
+  code: 'NOT_CONNECTED'
   message: string
   database: string
 }
