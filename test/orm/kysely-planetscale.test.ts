@@ -1,0 +1,151 @@
+// Kysely on PlanetScale as a user of lazydb. kysely-planetscale builds an @planetscale/database Client of its
+// own from a config, so lazydb's client() object is never used and lazydb sees none of its work. The suite's
+// LazyDbDialect (kysely-lazydb-dialect.ts) runs Kysely over lazydb's query()/transaction() instead: one
+// Kysely instance at module scope, no client to hand over. Pins down, through the local PlanetScale gateway
+// to MariaDB: create, insert, select, update; a Kysely transaction that commits (invisible outside until
+// then) and one that rolls back, checked through an independent mysql2 connection; lazydb counting every
+// statement; a transaction left open rolled back when the invocation ends (kysely-planetscale leaves it
+// open); 20 warm invocations on one Client.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type ColumnType, type Generated, Kysely, sql } from 'kysely'
+import { PlanetScaleDialect } from 'kysely-planetscale'
+import { handler, Registry } from '@lazydb/core'
+import { planetscale } from '@lazydb/core/planetscale'
+import { requireMariadb } from '../support/mariadb.js'
+import { LazyDbDialect } from './kysely-lazydb-dialect.js'
+import { connects, figures, mysqlReader, rejection, STEP_MS, startPlanetscale, warmRun, within } from './support.js'
+import type { Reader } from './support.js'
+
+const mariadbUp = await requireMariadb()
+const TABLE = `orm_kysely_ps_${process.pid}` as const
+type Tables = Record<typeof TABLE, { id: Generated<string>; body: string; n: ColumnType<number, number | undefined> }>
+
+const gateway = mariadbUp ? await startPlanetscale('lazydb_orm') : undefined
+const registry = new Registry({ database: planetscale(gateway?.url() ?? 'http://unused@127.0.0.1:9'), warn: false })
+let reader: Reader
+beforeAll(async () => {
+  if (mariadbUp) reader = await mysqlReader()
+})
+afterAll(async () => {
+  await within(registry.disconnect(), STEP_MS, 'disconnect')
+  if (mariadbUp) {
+    await reader.drop(TABLE)
+    await reader.close()
+  }
+  if (gateway !== undefined) await within(gateway.close(), STEP_MS, 'gateway close')
+})
+
+const db = new Kysely<Tables>({ dialect: new LazyDbDialect(registry.database) })
+
+const createTable = handler(registry, async () => {
+  await db.schema
+    .createTable(TABLE)
+    .addColumn('id', 'serial', (col) => col.primaryKey())
+    .addColumn('body', 'varchar(100)', (col) => col.notNull().unique())
+    .addColumn('n', 'integer', (col) => col.notNull().defaultTo(0))
+    .execute()
+})
+
+const listNotes = handler(registry, async () => {
+  return db.selectFrom(TABLE).selectAll().orderBy('id').execute()
+})
+
+const setN = handler(registry, async (body: string, n: number) => {
+  const { numUpdatedRows } = await db.updateTable(TABLE).set({ n }).where('body', '=', body).executeTakeFirst()
+  return numUpdatedRows
+})
+
+const addNotes = handler(registry, async (bodies: string[]) => {
+  return db.transaction().execute(async (trx) => {
+    const ids = []
+    for (const body of bodies) ids.push((await trx.insertInto(TABLE).values({ body }).executeTakeFirst()).insertId)
+    return ids
+  })
+})
+
+/** A transaction that looks from outside before it decides, then throws `reason` (or commits). */
+const openTransaction = handler(registry, async (body: string, outside: () => Promise<string[]>, reason?: Error) => {
+  return db.transaction().execute(async (trx) => {
+    await trx.insertInto(TABLE).values({ body }).execute()
+    const seenOutside = await outside()
+    if (reason !== undefined) throw reason
+    return seenOutside
+  })
+})
+
+/** Starts a transaction, inserts, and returns without committing it. */
+const forgetToCommit = handler(registry, async (kysely: Kysely<Tables>, body: string) => {
+  const trx = await kysely.startTransaction().execute()
+  await trx.insertInto(TABLE).values({ body }).execute()
+  return trx
+})
+
+const countNotes = handler(registry, async () => {
+  const row = await db.selectFrom(TABLE).select(sql<string>`count(*)`.as('count')).executeTakeFirstOrThrow()
+  return Number(row.count)
+})
+
+describe.skipIf(!mariadbUp)('Kysely on PlanetScale (LazyDbDialect over lazydb query()/transaction())', () => {
+  it('creates a table, inserts, selects and updates inside handler(); lazydb counts each statement', async () => {
+    await within(createTable(), STEP_MS, 'create table')
+    const queriesBefore = registry.stats().databases.default!.queries
+    const ids = await within(addNotes(['a', 'b']), STEP_MS, 'insert')
+    expect(await within(listNotes(), STEP_MS, 'select')).toEqual([
+      { id: String(ids[0]), body: 'a', n: 0 },
+      { id: String(ids[1]), body: 'b', n: 0 },
+    ])
+    expect(await within(setN('b', 7), STEP_MS, 'update')).toBe(1n)
+    expect(registry.stats().databases.default!.queries - queriesBefore).toBe(4) // 2 inserts, select, update
+    expect(await reader.bodies(TABLE)).toEqual(['a', 'b'])
+    expect(await reader.n(TABLE, 'b')).toBe(7)
+  })
+
+  it('commits a Kysely transaction, and rolls back one that fails, as an independent mysql2 client sees', async () => {
+    await within(addNotes(['c1', 'c2']), STEP_MS, 'committing transaction')
+    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
+    const failed = await rejection(addNotes(['r1', 'a']))
+    expect(failed).toMatch(/Duplicate entry 'a'/)
+    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
+
+    const outside = () => reader.bodies(TABLE)
+    expect(await within(openTransaction('t1', outside), STEP_MS, 'looking outside')).not.toContain('t1')
+    expect(await reader.bodies(TABLE)).toContain('t1')
+    const reason = new Error('changed my mind')
+    await expect(within(openTransaction('t2', outside, reason), STEP_MS, 'rolled back')).rejects.toBe(reason)
+    expect(await reader.bodies(TABLE)).not.toContain('t2')
+    expect(gateway!.pinnedSessions()).toBe(0)
+  })
+
+  it('rolls back a transaction left open when the invocation ends; kysely-planetscale leaves it open', async () => {
+    await within(forgetToCommit(db, 'left-open'), STEP_MS, 'invocation leaving a transaction open')
+    expect(gateway!.pinnedSessions()).toBe(0)
+    expect(await reader.bodies(TABLE)).not.toContain('left-open')
+
+    // kysely-planetscale from the same Client config: its session stays in the transaction after the
+    // invocation, holding the row lock and a server connection, until someone rolls it back.
+    const config = (await within(handler(registry, () => registry.database.client())(), STEP_MS, 'client')).config
+    const own = new Kysely<Tables>({ dialect: new PlanetScaleDialect(config) })
+    const queriesBefore = registry.stats().databases.default!.queries
+    const trx = await within(forgetToCommit(own, 'left-open-2'), STEP_MS, 'kysely-planetscale invocation')
+    expect(registry.stats().databases.default!.queries).toBe(queriesBefore) // lazydb saw none of it
+    expect(gateway!.pinnedSessions()).toBe(1)
+    await within(trx.rollback().execute(), STEP_MS, 'rollback by hand')
+    expect(gateway!.pinnedSessions()).toBe(0)
+    expect(await reader.bodies(TABLE)).not.toContain('left-open-2')
+  })
+
+  it('serves 20 warm invocations from the one client it connected', async () => {
+    gateway!.resetCounters()
+    const queriesBefore = registry.stats().databases.default!.queries
+    let seen = 0
+    const { ms } = await warmRun(20, async () => {
+      expect(await countNotes()).toBe(5)
+      return ++seen
+    })
+    expect(connects(registry)).toBe(1)
+    expect(registry.stats().invocations.cold).toBe(1)
+    expect(registry.stats().databases.default!.queries - queriesBefore).toBe(20)
+    expect(gateway!.roundTrips).toBe(20)
+    figures('kysely planetscale (LazyDbDialect)', { warm20Ms: ms, connects: connects(registry) })
+  })
+})
