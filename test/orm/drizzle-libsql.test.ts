@@ -24,9 +24,7 @@ const notes = sqliteTable(TABLE, {
 const createTable = handler(registry, async () => {
   const db = drizzle(await registry.database.client())
   await db.run(
-    sql.raw(
-      `create table ${TABLE} (id integer primary key autoincrement, body text not null unique, n integer not null default 0)`,
-    ),
+    sql.raw(`create table ${TABLE} (id integer primary key, body text not null unique, n int not null default 0)`),
   )
 })
 

@@ -157,7 +157,7 @@ describe.skipIf(!pgUp)('Drizzle on Neon over WebSocket (drizzle-orm/neon-serverl
     }
   })
 
-  it('request scope: each invocation gets a Pool of its own, closed with its server connections at the end', async () => {
+  it('request scope: a Pool per invocation, closed with its server connections when it ends', async () => {
     const scoped = new Registry({
       database: neon(backend.url(REQUEST_APP), { transport: 'ws', scope: 'request', max: 2, ...backend.ws }),
       warn: false,

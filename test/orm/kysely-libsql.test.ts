@@ -3,12 +3,14 @@
 // embedded SQLite file. The dialect takes lazydb's client as it is (or a config, to build its own) and never
 // closes a client it was given: `db.destroy()` leaves lazydb's open. Pins down: create, insert, select,
 // update; a Kysely transaction that commits (invisible outside until then) and one that rolls back, each
-// checked through a second libSQL client; 20 warm invocations on the one client lazydb created.
+// checked through a second libSQL client; the suite's LazyDbDialect on SQLite (statements counted by lazydb,
+// its transactions committing and rolling back); 20 warm invocations on the one client lazydb created.
 import { afterAll, describe, expect, it } from 'vitest'
 import { type ColumnType, type Generated, Kysely } from 'kysely'
 import { LibsqlDialect } from 'kysely-libsql'
 import { handler, Registry } from '@lazydb/core'
 import { libsql } from '@lazydb/core/libsql'
+import { LazyDbDialect } from './kysely-lazydb-dialect.js'
 import { connects, figures, libsqlFile, rejection, STEP_MS, warmRun, within } from './support.js'
 
 const file = libsqlFile()
@@ -75,6 +77,15 @@ const countNotes = handler(registry, async () => {
   return { count: row.count, client }
 })
 
+const viaLazyDb = new Kysely<Tables>({ dialect: new LazyDbDialect(registry.database) })
+
+const rename = handler(registry, async (from: string, to: string, reason?: Error) => {
+  return viaLazyDb.transaction().execute(async (trx) => {
+    await trx.updateTable(TABLE).set({ body: to }).where('body', '=', from).execute()
+    if (reason !== undefined) throw reason
+  })
+})
+
 describe('Kysely on libSQL (kysely-libsql)', () => {
   it('creates a table, inserts, selects and updates inside handler()', async () => {
     await within(createTable(), STEP_MS, 'create table')
@@ -100,6 +111,15 @@ describe('Kysely on libSQL (kysely-libsql)', () => {
     const reason = new Error('changed my mind')
     await expect(within(openTransaction('t2', outside, reason), STEP_MS, 'rolled back')).rejects.toBe(reason)
     expect(await reader.bodies(TABLE)).not.toContain('t2')
+  })
+
+  it('runs LazyDbDialect too: lazydb counts its statements, its transactions commit or roll back', async () => {
+    const queriesBefore = registry.stats().databases.default!.queries
+    await within(rename('t1', 't1-renamed'), STEP_MS, 'committing rename')
+    expect(registry.stats().databases.default!.queries - queriesBefore).toBe(1)
+    const reason = new Error('changed my mind')
+    await expect(within(rename('c1', 'c1-renamed', reason), STEP_MS, 'rolled back rename')).rejects.toBe(reason)
+    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2', 't1-renamed'])
   })
 
   it('serves 20 warm invocations from the one client it connected, which db.destroy() leaves open', async () => {

@@ -4,12 +4,14 @@
 // that commits (invisible outside until then) and one that rolls back, checked through an independent pg
 // client; 20 warm invocations on one Pool and one server connection; request scope (a Pool per invocation,
 // its server connections gone once it ends); `db.destroy()` ending lazydb's Pool (the next invocation gets a
-// fresh one); and why the Kysely is built per invocation (one kept across an idle close has an ended Pool).
+// fresh one); why the Kysely is built per invocation (one kept across an idle close has an ended Pool); and
+// the suite's LazyDbDialect at module scope on a request-scoped database (a Pool per invocation, closed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Pool } from '@neondatabase/serverless'
 import { type ColumnType, type Generated, Kysely, PostgresDialect } from 'kysely'
 import { handler, Registry, type CloseEvent } from '@lazydb/core'
 import { neon } from '@lazydb/core/neon'
+import { LazyDbDialect } from './kysely-lazydb-dialect.js'
 import { poll } from '../support/poll.js'
 import { requirePostgres, waitForConnectionCount } from '../support/postgres.js'
 import { connects, figures, pgReader, rejection, STEP_MS, startNeon, unique, warmRun, within } from './support.js'
@@ -20,6 +22,7 @@ type Tables = Record<typeof TABLE, { id: Generated<number>; body: string; n: Col
 const APP = unique('orm-kysely-ws')
 const REQUEST_APP = unique('orm-kysely-ws-request')
 const IDLE_APP = unique('orm-kysely-ws-idle')
+const LAZY_APP = unique('orm-kysely-ws-lazydb')
 
 const backend = await startNeon()
 const registry = new Registry({
@@ -171,7 +174,7 @@ describe.skipIf(!pgUp)("Kysely on Neon over WebSocket (Kysely's PostgresDialect 
     expect(await within(waitForConnectionCount(0, IDLE_APP), STEP_MS, 'backends to close')).toBe(0)
   })
 
-  it('request scope: each invocation gets a Pool of its own, closed with its server connections at the end', async () => {
+  it('request scope: a Pool per invocation, closed with its server connections when it ends', async () => {
     const scoped = new Registry({
       database: neon(backend.url(REQUEST_APP), { transport: 'ws', scope: 'request', max: 2, ...backend.ws }),
       warn: false,
@@ -202,6 +205,37 @@ describe.skipIf(!pgUp)("Kysely on Neon over WebSocket (Kysely's PostgresDialect 
       const stats = scoped.stats().databases.default!
       expect([stats.scope, stats.connects, stats.closes]).toEqual(['request', 5, 5])
       figures('kysely neon-ws request scope', { invocations: 5, ms, during, after, connects: stats.connects })
+    } finally {
+      await within(scoped.disconnect({ force: true }), STEP_MS, 'disconnect')
+    }
+  })
+
+  it('LazyDbDialect on a request-scoped Pool: one Kysely for every invocation, each on a Pool of its own', async () => {
+    const scoped = new Registry({
+      database: neon(backend.url(LAZY_APP), { transport: 'ws', scope: 'request', max: 2, ...backend.ws }),
+      warn: false,
+    })
+    const kysely = new Kysely<Tables>({ dialect: new LazyDbDialect(scoped.database) })
+    const bump = handler(scoped, async (body: string) => {
+      return kysely.transaction().execute(async (trx) => {
+        await trx
+          .updateTable(TABLE)
+          .set((eb) => ({ n: eb('n', '+', 1) }))
+          .where('body', '=', body)
+          .execute()
+        return (await trx.selectFrom(TABLE).select('n').where('body', '=', body).executeTakeFirstOrThrow()).n
+      })
+    })
+    try {
+      const seen: number[] = []
+      for (let i = 0; i < 3; i++) {
+        seen.push(await within(bump('b'), STEP_MS, `invocation ${i + 1}`))
+        expect(await within(waitForConnectionCount(0, LAZY_APP), STEP_MS, 'backends to close')).toBe(0)
+      }
+      expect(seen).toEqual([8, 9, 10])
+      expect(await reader.n(TABLE, 'b')).toBe(10)
+      const stats = scoped.stats().databases.default!
+      expect([stats.connects, stats.closes]).toEqual([3, 3])
     } finally {
       await within(scoped.disconnect({ force: true }), STEP_MS, 'disconnect')
     }
