@@ -64,6 +64,12 @@ const countNotes = handler(registry, async () => {
   return { count: row?.count, client: db.$client }
 })
 
+/** The config-object form Drizzle also takes. */
+const listBodies = handler(registry, async () => {
+  const db = drizzle({ client: await registry.database.client() })
+  return (await db.select({ body: notes.body }).from(notes).orderBy(notes.id)).map((row) => row.body)
+})
+
 afterAll(async () => {
   await within(registry.disconnect(), STEP_MS, 'disconnect')
   await reader.close()
@@ -82,6 +88,7 @@ describe('Drizzle on libSQL (drizzle-orm/libsql)', () => {
     expect(await within(setN('b', 7), STEP_MS, 'update')).toEqual([{ id: added[1]!.id, body: 'b', n: 7 }])
     expect(await reader.bodies(TABLE)).toEqual(['a', 'b'])
     expect(await reader.n(TABLE, 'b')).toBe(7)
+    expect(await within(listBodies(), STEP_MS, 'drizzle({ client })')).toEqual(['a', 'b'])
   })
 
   it('commits a Drizzle transaction, and rolls back one that fails, as a second client sees', async () => {
