@@ -9,11 +9,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type ColumnType, type Generated, Kysely, sql } from 'kysely'
 import { PlanetScaleDialect } from 'kysely-planetscale'
-import { handler, Registry } from '@lazydb/core'
+import { handler, LazyDbError, Registry } from '@lazydb/core'
 import { planetscale } from '@lazydb/core/planetscale'
 import { requireMariadb } from '../support/mariadb.js'
 import { LazyDbDialect } from './kysely-lazydb-dialect.js'
-import { connects, figures, mysqlReader, rejection, STEP_MS, startPlanetscale, warmRun, within } from './support.js'
+import { connects, figures, mysqlReader, STEP_MS, startPlanetscale, warmRun, within } from './support.js'
 import type { Reader } from './support.js'
 
 const mariadbUp = await requireMariadb()
@@ -103,8 +103,18 @@ describe.skipIf(!mariadbUp)('Kysely on PlanetScale (LazyDbDialect over lazydb qu
   it('commits a Kysely transaction, and rolls back one that fails, as an independent mysql2 client sees', async () => {
     await within(addNotes(['c1', 'c2']), STEP_MS, 'committing transaction')
     expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
-    const failed = await rejection(addNotes(['r1', 'a']))
-    expect(failed).toMatch(/Duplicate entry 'a'/)
+    // Through lazydb, Kysely's error is a LazyDbError with the server's errno and SQLSTATE.
+    const failed = await within(
+      addNotes(['r1', 'a']).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+      STEP_MS,
+      'dup',
+    )
+    expect(failed).toBeInstanceOf(LazyDbError)
+    expect(failed).toMatchObject({ code: 'QUERY_FAILED', errno: 1062, sqlState: '23000' })
+    expect((failed as Error).message).toMatch(/Duplicate entry 'a'/)
     expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
 
     const outside = () => reader.bodies(TABLE)
