@@ -16,7 +16,8 @@ export type { Driver, DriverClient, DriverConfig, DriverTransaction, ErrorInfo }
 export type { Secrets } from './secrets.js'
 export type * from './types.js'
 
-// For the driver and platform subpaths, which import the built core from this entry (scripts/build.mjs).
+// For the driver and platform subpaths, which import the built core through this entry, by the package's
+// own name (scripts/build.mjs). Left out of the published declarations (stripInternal).
 /** @internal */
 export { argumentError, configError, describeValue, isOptionsObject } from './errors.js'
 /** @internal */
@@ -25,3 +26,5 @@ export { ClientClosedError } from './drivers/contract.js'
 export { lifecycleOf } from './registry.js'
 /** @internal */
 export { isTimerMs } from './options.js'
+/** @internal */
+export { importAtRuntime } from './runtime-import.js'

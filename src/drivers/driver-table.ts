@@ -1,4 +1,5 @@
 import { argumentError, describeValue, LazyDbError } from '../errors.js'
+import { importDriverSubpath } from '../runtime-import.js'
 import type { DriverName } from '../types.js'
 import type { Driver } from './contract.js'
 
@@ -44,28 +45,16 @@ export function registeredDriver(name: DriverName): Driver | undefined {
   return table.get(name)
 }
 
-// Kept in a variable so bundlers never follow it: the main entry must not pull any driver in.
-const importAtRuntime: (specifier: string) => Promise<unknown> = (specifier) => import(/* @vite-ignore */ specifier)
-
-/** The registered driver, or its subpath loaded on first connect (Node, where bundle size is moot). */
+/**
+ * The registered driver, or (in the Node build) its subpath loaded on first connect, where bundle
+ * size is moot. The Worker/edge build has no loader: there a driver comes only from its subpath's
+ * import, and a URL whose subpath was not imported fails here, naming the import to add.
+ */
 export async function loadDriver(name: DriverName, alias: string): Promise<Driver> {
   const known = table.get(name)
   if (known !== undefined) return known
   const { subpath, pkg } = DRIVER_SOURCES[name]
-  try {
-    await importAtRuntime(subpath)
-  } catch (error) {
-    const text = String((error as Error)?.message ?? error)
-    const missingPackage = text.includes(pkg)
-    throw new LazyDbError(
-      'DRIVER_MISSING',
-      missingPackage
-        ? `database "${alias}" needs the driver package ${pkg}, which is not installed. Run: npm install ${pkg}`
-        : `database "${alias}" needs the ${name} driver, which could not be loaded. ` +
-            `In a bundle, add: import '${subpath}' (and npm install ${pkg})`,
-      { database: alias, cause: error },
-    )
-  }
+  await importDriverSubpath(name, alias, subpath, pkg)
   const loaded = table.get(name)
   if (loaded === undefined) {
     throw new LazyDbError(

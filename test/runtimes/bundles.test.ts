@@ -37,33 +37,40 @@ const externalImports = (meta: Metafile) =>
   ].sort()
 
 describe('bundles (esbuild metafiles)', () => {
-  it("@lazydb/core's main entry alone includes no driver package and no driver module", async () => {
-    for (const platform of ['node', 'browser', 'neutral'] as const) {
-      const result = await build({
-        stdin: {
-          contents: "import { Registry, handler } from '@lazydb/core'\nexport { Registry, handler }",
-          resolveDir: root,
-          loader: 'ts',
-        },
-        bundle: true,
-        write: false,
-        metafile: true,
-        format: 'esm',
-        platform,
-        mainFields: ['module', 'main'],
-        alias: { lazydb: `${root}src/index.ts` },
-        logLevel: 'silent',
-      })
-      expect(packagesIn(result.metafile), platform).toEqual([])
-      expect(
-        lazydbInputs(result.metafile).filter((i) => LAZYDB_DRIVERS.includes(i)),
-        platform,
-      ).toEqual([])
-      const code = result.outputFiles[0]!.text
-      // The package names appear as text (DRIVER_MISSING messages), never as something to load.
-      for (const pkg of [...DRIVERS, 'ws'])
-        expect(code, `${platform}: ${pkg}`).not.toMatch(new RegExp(`(from|import\\(|require\\()\\s*["']${pkg}`))
-    }
+  it("@lazydb/core's main entry alone includes no driver package and no driver module (src/ and dist/)", async () => {
+    // src/ through an alias; dist/ as a user's bundler resolves the package (exports; not tsconfig paths).
+    for (const source of ['src', 'dist'] as const)
+      for (const platform of ['node', 'browser', 'neutral'] as const) {
+        const where = `${source}, ${platform}`
+        const result = await build({
+          stdin: {
+            contents: "import { Registry, handler } from '@lazydb/core'\nexport { Registry, handler }",
+            resolveDir: root,
+            loader: 'ts',
+          },
+          bundle: true,
+          write: false,
+          metafile: true,
+          format: 'esm',
+          platform,
+          mainFields: ['module', 'main'],
+          ...(source === 'src' ? { alias: { '@lazydb/core': `${root}src/index.ts` } } : { tsconfigRaw: '{}' }),
+          logLevel: 'silent',
+        })
+        expect(packagesIn(result.metafile), where).toEqual([])
+        const inputs = Object.keys(result.metafile.inputs)
+        expect(
+          inputs.filter((i) => LAZYDB_DRIVERS.includes(i) || i.startsWith('dist/drivers/')),
+          where,
+        ).toEqual([])
+        // esbuild's browser platform sets the `browser` condition: the Worker/edge core, no runtime loader.
+        if (source === 'dist')
+          expect(inputs, where).toEqual([platform === 'browser' ? 'dist/index.worker.js' : 'dist/index.js', '<stdin>'])
+        const code = result.outputFiles[0]!.text
+        // The package names appear as text (DRIVER_MISSING messages), never as something to load.
+        for (const pkg of [...DRIVERS, 'ws'])
+          expect(code, `${where}: ${pkg}`).not.toMatch(new RegExp(`(from|import\\(|require\\()\\s*["']${pkg}`))
+      }
   })
 
   for (const [name, expected] of Object.entries(uses) as [keyof typeof uses, (typeof uses)[keyof typeof uses]][]) {

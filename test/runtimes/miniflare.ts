@@ -1,5 +1,6 @@
 // Starts a built Worker bundle in workerd through Miniflare, for the runtime tests.
 import { readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Readable } from 'node:stream'
 import { Miniflare } from 'miniflare'
@@ -11,20 +12,38 @@ const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(
 
 /**
  * A Worker in workerd, as wrangler.toml configures it, with its runtime output kept. The bundle is
- * given as an explicit module list, as wrangler hands it to Miniflare: `modules: true` with only a
- * scriptPath makes Miniflare walk the imports itself, and its walker rejects the non-literal
- * `import(specifier)` lazydb keeps for Node-only lazy loading (never reached in workerd).
+ * given as an explicit module list, as wrangler hands it to Miniflare: these bundles are built from
+ * src/ (scripts/build-functions.mjs aliases the package there), whose src/runtime-import.ts holds the
+ * non-literal `import(specifier)` of lazydb's Node build, and with only a scriptPath Miniflare walks
+ * the imports itself and rejects it. The built package's Worker build has none: see
+ * `startWorkerByScriptPath`.
  */
 export function startWorker(
   scriptPath: string,
   modulesRoot: string,
   bindings: Record<string, string>,
 ): { mf: Miniflare; output: string[] } {
+  return start({ modules: [{ type: 'ESModule', path: scriptPath }], modulesRoot }, bindings)
+}
+
+/** A Worker in workerd from Miniflare's plain `scriptPath` option: Miniflare finds the modules itself. */
+export function startWorkerByScriptPath(
+  scriptPath: string,
+  bindings: Record<string, string>,
+): { mf: Miniflare; output: string[] } {
+  return start({ scriptPath, modules: true, modulesRoot: dirname(scriptPath) }, bindings)
+}
+
+function start(
+  script:
+    | { modules: [{ type: 'ESModule'; path: string }]; modulesRoot: string }
+    | { scriptPath: string; modules: true; modulesRoot: string },
+  bindings: Record<string, string>,
+): { mf: Miniflare; output: string[] } {
   const output: string[] = []
   const collect = (stream: Readable) => stream.on('data', (chunk: Buffer) => output.push(chunk.toString()))
   const mf = new Miniflare({
-    modules: [{ type: 'ESModule', path: scriptPath }],
-    modulesRoot,
+    ...script,
     compatibilityDate: COMPATIBILITY_DATE,
     compatibilityFlags: ['nodejs_compat'],
     cf: false,

@@ -1,6 +1,8 @@
 // The built package as a user's Node imports it (package.json "exports" → dist/), in a child process
-// so vitest's aliases to src/ play no part: the core is one module, every subpath shares its
-// classes and driver table, and a URL-configured database reaches the driver a subpath registered.
+// so vitest's aliases to src/ play no part: the core is one module (twice built: for Node, and for
+// Workers and edge runtimes without a computed import()), every subpath imports it by the package's own
+// name and shares its classes and driver table, and a URL-configured database reaches the driver a
+// subpath registered.
 import { describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
 import { readFileSync, readdirSync } from 'node:fs'
@@ -8,12 +10,15 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const relativeImports = (file: string) =>
+/** The specifiers a built file imports or re-exports from: relative ones, or the package's own name. */
+const ownImports = (file: string) =>
   [
     ...readFileSync(`${root}dist/${file}`, 'utf8').matchAll(
-      /(?:^|\n)\s*(?:import|export)\b[^;'"]*?['"](\.{1,2}\/[^'"]+)['"]/g,
+      /(?:^|\n)\s*(?:import|export)\b[^;'"]*?['"](\.{1,2}\/[^'"]+|@lazydb\/core[^'"]*)['"]/g,
     ),
   ].map((m) => m[1])
+/** import( followed by anything but a string literal. */
+const COMPUTED_IMPORT = /\bimport\s*\(\s*(?!['"`])/
 
 const PROBE = `
 import { Database, LazyDbError, Registry, handler } from '@lazydb/core'
@@ -47,19 +52,53 @@ console.log(JSON.stringify(out))
 `
 
 describe('the built package (dist/, through package.json exports)', () => {
-  it('the main entry is a single module; each subpath imports only the main entry', () => {
-    expect(relativeImports('index.js')).toEqual([])
+  it('the core is a single module, in each build; each subpath imports only the core, by package name', () => {
+    expect(ownImports('index.js')).toEqual([])
+    expect(ownImports('index.worker.js')).toEqual([])
     const drivers = ['neon', 'planetscale', 'libsql'].map((d) => `drivers/${d}/index.js`)
     const platforms = readdirSync(`${root}dist/platforms`)
       .filter((f) => f.endsWith('.js'))
       .map((f) => `platforms/${f}`)
     expect(platforms.length).toBe(5)
     for (const file of [...drivers, ...platforms, 'tracing/otel.js']) {
-      const imports = relativeImports(file)
+      const imports = ownImports(file)
       expect(imports.length, file).toBeGreaterThan(0)
-      const core = file.startsWith('drivers/') ? '../../index.js' : '../index.js'
-      expect(new Set(imports), file).toEqual(new Set([core]))
+      expect(new Set(imports), file).toEqual(new Set(['@lazydb/core']))
     }
+  })
+
+  it('only the Node core holds a computed import(); the Worker/edge core and every subpath hold none', () => {
+    const read = (file: string) => readFileSync(`${root}dist/${file}`, 'utf8')
+    expect(read('index.js')).toMatch(COMPUTED_IMPORT)
+    const others = [
+      'index.worker.js',
+      'tracing/otel.js',
+      ...['neon', 'planetscale', 'libsql'].map((d) => `drivers/${d}/index.js`),
+      ...readdirSync(`${root}dist/platforms`)
+        .filter((f) => f.endsWith('.js'))
+        .map((f) => `platforms/${f}`),
+    ]
+    for (const file of others) expect(read(file), file).not.toMatch(COMPUTED_IMPORT)
+  })
+
+  it('package.json sends workerd, worker, edge-light and browser to the Worker/edge core', async () => {
+    const resolveUnder = async (condition: string | undefined) => {
+      const args = condition === undefined ? [] : [`--conditions=${condition}`]
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [...args, '--input-type=module', '-e', "console.log(import.meta.resolve('@lazydb/core'))"],
+        { cwd: root, timeout: 10_000 },
+      )
+      return stdout.trim().slice(stdout.trim().lastIndexOf('/dist/') + 1)
+    }
+    expect(await resolveUnder(undefined)).toBe('dist/index.js')
+    for (const condition of ['workerd', 'worker', 'edge-light', 'browser'])
+      expect(await resolveUnder(condition), condition).toBe('dist/index.worker.js')
+    const [nodeCore, workerCore] = await Promise.all([
+      import(/* @vite-ignore */ `${root}dist/index.js`),
+      import(/* @vite-ignore */ `${root}dist/index.worker.js`),
+    ])
+    expect(Object.keys(workerCore).sort()).toEqual(Object.keys(nodeCore).sort())
   })
 
   it('every subpath shares the core classes and driver table', async () => {

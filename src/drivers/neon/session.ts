@@ -1,5 +1,6 @@
 import { Client } from '@neondatabase/serverless'
 import { LazyDbError } from '../../errors.js'
+import { importAtRuntime } from '../../runtime-import.js'
 import type { Params, QueryResult, TransactionOptions } from '../../types.js'
 import type { DriverConfig, DriverTransaction } from '../contract.js'
 import { asError, connectFailure, connectionBroken } from './errors.js'
@@ -31,8 +32,8 @@ const SOCKET_SETTINGS = [
 
 export type SocketSettings = Record<string, unknown>
 
-// Kept in a variable so bundlers never follow it: `ws` is an optional peer, for Node < 22 only.
-const importAtRuntime: (specifier: string) => Promise<unknown> = (specifier) => import(/* @vite-ignore */ specifier)
+// `ws` is an optional peer, for Node < 22 only, loaded through the core's runtime loader (which the
+// Worker/edge build of the core lacks: those runtimes have a global WebSocket).
 let wsModule: Promise<unknown> | undefined
 
 /** `options.webSocketConstructor`, else the runtime's WebSocket, else the `ws` package (Node 20). */
@@ -41,6 +42,14 @@ async function webSocketConstructor(config: DriverConfig): Promise<unknown> {
   if (given !== undefined) return given
   const native = (globalThis as { WebSocket?: unknown }).WebSocket
   if (typeof native === 'function') return native
+  const noWebSocket = `database "${config.alias}" (${config.driver}): this runtime has no global WebSocket`
+  if (importAtRuntime === undefined) {
+    throw new LazyDbError(
+      'DRIVER_MISSING',
+      `${noWebSocket}, and this build (Workers, edge, browsers) does not load ws. Pass { webSocketConstructor }`,
+      { database: config.alias },
+    )
+  }
   try {
     const mod = (await (wsModule ??= importAtRuntime('ws'))) as { WebSocket?: unknown; default?: unknown }
     return mod.WebSocket ?? mod.default
@@ -48,8 +57,8 @@ async function webSocketConstructor(config: DriverConfig): Promise<unknown> {
     wsModule = undefined
     throw new LazyDbError(
       'DRIVER_MISSING',
-      `database "${config.alias}" (${config.driver}): this runtime has no global WebSocket (Node 20 has none) ` +
-        'and the optional package ws is not installed. Run: npm install ws, or pass { webSocketConstructor }',
+      `${noWebSocket} (Node 20 has none) and the optional package ws is not installed. ` +
+        'Run: npm install ws, or pass { webSocketConstructor }',
       { database: config.alias, cause: error },
     )
   }
