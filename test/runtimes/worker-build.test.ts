@@ -91,7 +91,7 @@ describe('the Worker build of the built package, bundled as wrangler bundles it'
     expect(coreOnly.code).not.toMatch(COMPUTED_IMPORT)
   })
 
-  it("CONTROL: bundled with the Node core (default conditions), Miniflare's scriptPath rejects the Worker", async () => {
+  it("CONTROL: bundled with the Node core (default conditions), Miniflare's scriptPath rejects it", async () => {
     const nodeCore = await bundle('functions/cloudflare/worker.ts', 'node-core/worker.mjs', [])
     expect(lazydbFiles(nodeCore.metafile)).toContain('dist/index.js')
     expect(nodeCore.code).toMatch(COMPUTED_IMPORT)
