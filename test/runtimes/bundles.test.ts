@@ -73,6 +73,37 @@ describe('bundles (esbuild metafiles)', () => {
       }
   })
 
+  it('from dist/, a bundle of the core and a driver subpath holds one copy of the core, per platform', async () => {
+    const cases = [
+      { platform: 'node', conditions: [], core: 'dist/index.js' },
+      { platform: 'neutral', conditions: [], core: 'dist/index.js' },
+      { platform: 'neutral', conditions: ['workerd', 'worker', 'browser'], core: 'dist/index.worker.js' },
+      { platform: 'browser', conditions: ['edge-light'], core: 'dist/index.worker.js' },
+    ] as const
+    for (const { platform, conditions, core } of cases) {
+      const result = await build({
+        stdin: {
+          contents: "export { Registry } from '@lazydb/core'\nexport { libsql } from '@lazydb/core/libsql'",
+          resolveDir: root,
+          loader: 'ts',
+        },
+        bundle: true,
+        write: false,
+        metafile: true,
+        format: 'esm',
+        platform,
+        conditions: [...conditions],
+        external: ['@libsql/client'],
+        tsconfigRaw: '{}',
+        logLevel: 'silent',
+      })
+      const lazydb = Object.keys(result.metafile.inputs).filter((i) => i.startsWith('dist/'))
+      expect(lazydb.sort(), `${platform} ${conditions.join(',')}`).toEqual(
+        [core, 'dist/drivers/libsql/index.js'].sort(),
+      )
+    }
+  })
+
   for (const [name, expected] of Object.entries(uses) as [keyof typeof uses, (typeof uses)[keyof typeof uses]][]) {
     it(`${name} (${targets[name].entry}) carries ${expected.driver} and no other driver`, async () => {
       const meta = await metafileOf(name)
