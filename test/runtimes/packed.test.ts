@@ -10,7 +10,7 @@
 //   subpaths import the Worker/edge core (dist/index.worker.js) the app's own import resolves to.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { execFile } from 'node:child_process'
-import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { tempDir } from '../support/tmp.js'
@@ -26,7 +26,14 @@ const ALL_PEERS = [
   '@vercel/functions',
   'ws',
   'hono',
+  '@opentelemetry/api',
 ]
+const exportsMap = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, unknown> })
+  .exports
+/** Every subpath with declarations, from package.json: '.', './neon', …; each gets checked. */
+const TYPED_SUBPATHS = Object.entries(exportsMap)
+  .filter(([, target]) => typeof target === 'object' && target !== null && 'types' in target)
+  .map(([subpath, target]) => ({ subpath, types: (target as { types: string }).types }))
 const dir = tempDir('lazydb-packed-')
 const fullApp = join(dir.dir, 'app')
 const neonOnlyApp = join(dir.dir, 'neon-only')
@@ -68,6 +75,31 @@ async function scratchApp(app: string, peers: string[]): Promise<void> {
     mkdirSync(dirname(join(app, 'node_modules', peer)), { recursive: true })
     symlinkSync(join(root, 'node_modules', peer), join(app, 'node_modules', peer), 'dir')
   }
+}
+
+/**
+ * The names a shipped .d.ts exports: its own `export interface|type|class|function|const …`, the
+ * names in `export { … } from` lists, and, through `export * from` / `export type * from`, the
+ * exports of the file named.
+ */
+function declaredExports(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+  const names = [
+    ...text.matchAll(/^export (?:declare )?(?:interface|type|class|function|const|let|enum) ([A-Za-z_$][\w$]*)/gm),
+  ].map((m) => m[1]!)
+  for (const [, list] of text.matchAll(/^export (?:type )?\{([^}]*)\}/gm))
+    for (const item of list!.split(',')) {
+      const name = item
+        .trim()
+        .replace(/^type /, '')
+        .split(/ as /)
+        .at(-1)!
+        .trim()
+      if (name !== '') names.push(name)
+    }
+  for (const [, from] of text.matchAll(/^export (?:type )?\* from '([^']+)'/gm))
+    names.push(...declaredExports(join(dirname(file), from!.replace(/\.js$/, '.d.ts'))))
+  return [...new Set(names)]
 }
 
 const STRICT = {
@@ -122,6 +154,18 @@ beforeAll(async () => {
 afterAll(() => dir.remove())
 
 describe('the packed package, installed into a scratch app', () => {
+  it('the consumer imports every subpath and names every export of its shipped declarations', () => {
+    const consumer = readFileSync(`${root}test/runtimes/fixtures/packed-consumer.ts`, 'utf8')
+    const unnamed: string[] = []
+    for (const { subpath, types } of TYPED_SUBPATHS) {
+      const specifier = subpath === '.' ? '@lazydb/core' : `@lazydb/core${subpath.slice(1)}`
+      if (!consumer.includes(`from '${specifier}'`)) unnamed.push(`import from '${specifier}'`)
+      for (const name of declaredExports(join(fullApp, 'node_modules/@lazydb/core', types)))
+        if (!new RegExp(`\\b${name}\\b`).test(consumer)) unnamed.push(`${specifier}: ${name}`)
+    }
+    expect(unnamed).toEqual([])
+  })
+
   it('tsc (strict, skipLibCheck false, NodeNext) accepts every public export and every shipped .d.ts', async () => {
     const result = await checks.nodeNext
     expect(result.output).toBe('')
@@ -149,19 +193,7 @@ describe('the packed package, installed into a scratch app', () => {
     const typed = Object.entries(analysis.entrypoints)
       .filter(([, entry]) => entry.resolutions['node16-esm']?.resolution?.fileName.endsWith('.d.ts'))
       .map(([subpath]) => subpath)
-    expect(typed.sort()).toEqual(
-      [
-        '.',
-        './neon',
-        './planetscale',
-        './libsql',
-        './aws-lambda',
-        './cloudflare',
-        './vercel',
-        './netlify',
-        './hono',
-      ].sort(),
-    )
+    expect(typed.sort()).toEqual(TYPED_SUBPATHS.map((s) => s.subpath).sort())
   })
 
   it('the compiled consumer runs on Node: default conditions, then `worker` (the Worker/edge core)', async () => {
@@ -180,6 +212,7 @@ describe('the packed package, installed into a scratch app', () => {
       lambdaWrapped: 'function',
       workerWrapped: 'function',
       honoMiddleware: 'function',
+      traced: 'ran',
       missing: 'DRIVER_MISSING',
     }
     expect(onNode).toEqual({ ...shared, core: 'dist/index.js', rows: [{ answer: 42 }], connects: 1 })
