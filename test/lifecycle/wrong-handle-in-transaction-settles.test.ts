@@ -1,0 +1,113 @@
+// On a full neon-ws Pool (max 1), a transaction's fn that uses `db` instead of `tx`, or opens a nested
+// transaction, waits for a connection that only the transaction itself can give back. The checkout is
+// bounded — by connectionTimeoutMillis, which lazydb sets to 10 s when the database leaves it unset
+// (pg-pool's own default waits forever) — so the transaction rejects with a LazyDbError instead of
+// hanging; it is rolled back, and the Pool serves the next statement.
+// The default is what a user gets without knowing about it, so it is tested as it is (one 10 s wait,
+// both cases at once, retries off so a single checkout is timed). With an explicit
+// connectionTimeoutMillis and retries on, a failed checkout is retried once more within retry.totalMs,
+// and that retry waits a whole checkout again: the bound there is 2 × connectionTimeoutMillis + totalMs.
+import type pg from 'pg'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type Database, LazyDbError, Registry, type RetryOptions } from '@lazydb/core'
+import { type NeonWsGateway, startNeonWsGateway } from '../support/neon-ws-gateway.js'
+import { requirePostgres } from '../support/postgres.js'
+import {
+  adminClient,
+  describeOutcome,
+  idleInTransaction,
+  neonWs,
+  settledWithin,
+  terminateLeftovers,
+  uniqueApp,
+} from './pool-support.js'
+
+const pgUp = await requirePostgres()
+
+/** What lazydb sets when a neon-ws database leaves connectionTimeoutMillis unset. */
+const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000
+const SLACK_MS = 1500
+
+describe.skipIf(!pgUp)('a transaction fn waiting for its own Pool connection settles', () => {
+  let gateway: NeonWsGateway
+  let admin: pg.Client
+  const opened: { app: string; registry: Registry }[] = []
+
+  beforeAll(async () => {
+    gateway = await startNeonWsGateway()
+    admin = await adminClient()
+  })
+  afterEach(async () => {
+    for (const { app, registry } of opened.splice(0)) {
+      await settledWithin(registry.disconnect({ force: true }), 2000)
+      await terminateLeftovers(admin, app)
+    }
+  })
+  afterAll(async () => {
+    await admin?.end()
+    await gateway?.close()
+  })
+
+  function setup(label: string, retry: RetryOptions, connectionTimeoutMillis?: number) {
+    const app = uniqueApp(label)
+    const timeout = connectionTimeoutMillis === undefined ? {} : { connectionTimeoutMillis }
+    const registry = new Registry({
+      database: neonWs(gateway, app, { max: 1, ...timeout }),
+      platform: 'node',
+      warn: false,
+      retry,
+    })
+    opened.push({ app, registry })
+    return { app, db: registry.database }
+  }
+
+  const wrongHandle = (db: Database) => () =>
+    db.transaction(async (tx) => {
+      await tx.query('select 1')
+      await db.query('select 2') // should have been tx.query
+      return 'done'
+    })
+  const nested = (db: Database) => () =>
+    db.transaction(async (tx) => {
+      await tx.query('select 1')
+      return db.transaction((inner) => inner.query('select 2'))
+    })
+
+  /** Runs `transaction`, expecting a LazyDbError within `boundMs`; then the Pool must serve `select 1`. */
+  async function settlesAndRecovers(
+    app: string,
+    db: Database,
+    transaction: () => Promise<unknown>,
+    boundMs: number,
+  ): Promise<void> {
+    const started = Date.now()
+    const outcome = await settledWithin(transaction(), boundMs)
+    const elapsed = Date.now() - started
+    expect(describeOutcome(outcome), `after ${elapsed} ms`).toMatch(/^rejected [A-Z_]+$/)
+    expect(outcome.state === 'rejected' && outcome.error).toBeInstanceOf(LazyDbError)
+    expect(await idleInTransaction(admin, app)).toEqual([])
+    expect(describeOutcome(await settledWithin(db.query('select 1 as one'), 2000))).toBe('resolved')
+  }
+
+  it('connectionTimeoutMillis unset: db in the fn, and a nested transaction, reject within 10 s', async () => {
+    const noRetry = { attempts: 1 }
+    const a = setup('wrong-handle-default', noRetry)
+    const b = setup('nested-tx-default', noRetry)
+    const bound = DEFAULT_CONNECTION_TIMEOUT_MS + SLACK_MS
+    await Promise.all([
+      settlesAndRecovers(a.app, a.db, wrongHandle(a.db), bound),
+      settlesAndRecovers(b.app, b.db, nested(b.db), bound),
+    ])
+  }, 20_000)
+
+  it('connectionTimeoutMillis 500, retry.totalMs 300: both reject within 2 × 500 + 300 ms', async () => {
+    const retry = { baseDelayMs: 50, totalMs: 300 }
+    const a = setup('wrong-handle', retry, 500)
+    const b = setup('nested-tx', retry, 500)
+    const bound = 2 * 500 + 300 + SLACK_MS
+    await Promise.all([
+      settlesAndRecovers(a.app, a.db, wrongHandle(a.db), bound),
+      settlesAndRecovers(b.app, b.db, nested(b.db), bound),
+    ])
+  })
+})
