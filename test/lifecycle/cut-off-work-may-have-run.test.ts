@@ -46,7 +46,8 @@ describe.skipIf(!pgUp)('work cut off by a forced close may have run', () => {
     // A COMMIT that takes 1 s: a deferred constraint trigger sleeps when the transaction commits.
     await admin.query(`create table ${slow} (tag text not null)`)
     await admin.query(
-      `create function ${slow}_fn() returns trigger language plpgsql as $$ begin perform pg_sleep(1); return null; end $$`,
+      `create function ${slow}_fn() returns trigger language plpgsql ` +
+        'as $$ begin perform pg_sleep(1); return null; end $$',
     )
     await admin.query(
       `create constraint trigger ${slow}_trg after insert on ${slow} deferrable initially deferred ` +

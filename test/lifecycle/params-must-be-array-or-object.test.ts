@@ -41,7 +41,7 @@ describe('parameters must be an array or a plain object (embedded libSQL)', () =
     expect(await codeOf(db.batch([{ text: 'select ? as v', params: notParams(new Map()) }]))).toBe('INVALID_ARGUMENT')
   })
 
-  it('other objects that are not plain (a Set, a Date, a Uint8Array, a class instance) are INVALID_ARGUMENT', async () => {
+  it('objects that are not plain (a Set, a Date, a Uint8Array, a class instance): INVALID_ARGUMENT', async () => {
     const named = new (class Named {
       a = 1
     })()
