@@ -85,6 +85,7 @@ class TransactionHandle implements Transaction, Abandonable, OpenTransaction {
   }
 
   sql<Row = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<QueryResult<Row>> {
+    if (!(this instanceof TransactionHandle)) return Promise.reject(detached('sql', 'tx'))
     try {
       return this.query<Row>(templateText(strings, this.#style, this.#runtime.alias), values)
     } catch (error) {

@@ -64,8 +64,15 @@ describe('a detached method is INVALID_ARGUMENT', () => {
     expect((await db.query('select 1 as one')).rows).toEqual([{ one: 1 }])
   })
 
-  it('tx.query taken off the transaction handle', async () => {
+  it('tx.query and tx.sql taken off the transaction handle', async () => {
     const failure = await failureOf(() => db.transaction((tx) => (0, tx.query)('select 1')))
     expect(codeOf(failure)).toBe('INVALID_ARGUMENT')
+    const sqlFailure = await failureOf(() =>
+      db.transaction((tx) => {
+        const detachedSql = tx.sql
+        return detachedSql`select 1`
+      }),
+    )
+    expect(codeOf(sqlFailure)).toBe('INVALID_ARGUMENT')
   })
 })

@@ -14,6 +14,7 @@ import {
 } from '../contract.js'
 import { manualTransactionError } from '../manual-transaction.js'
 import { nextTurn, SETTLE_AFTER_IDLE_MS } from '../settle-io.js'
+import { LazyDbError } from '../../errors.js'
 import { asError, classifyNeon, connectFailure, connectionBroken } from './errors.js'
 import { checkNeonOptions } from './options.js'
 import { runAtomically } from './pipeline.js'
@@ -115,18 +116,36 @@ class NeonPoolClient implements DriverClient {
 
   /** `pool.connect()`, registered until it settles, so a close can settle a checkout still queued in the Pool. */
   #connect(): Promise<PoolClient> {
+    const pool = this.raw
+    // Every connection checked out: this checkout waits in the Pool's queue for one to come back.
+    const queued = pool.idleCount === 0 && pool.totalCount >= ((pool.options as { max?: number }).max ?? 10)
     return new Promise<PoolClient>((resolve, reject) => {
       const settle = (error: Error) => {
         this.#waiting.delete(settle)
         reject(error)
       }
       this.#waiting.add(settle)
-      this.raw.connect((error: Error | undefined, client: PoolClient | undefined) => {
+      pool.connect((error: Error | undefined, client: PoolClient | undefined) => {
         if (!this.#waiting.delete(settle)) return client?.release(true) // settled by a close meanwhile
-        if (error !== undefined || client === undefined) reject(error)
-        else resolve(client)
+        if (error === undefined && client !== undefined) resolve(client)
+        else reject(queued && /timeout exceeded/.test(String(error?.message)) ? this.#exhausted(error) : error)
       })
     })
+  }
+
+  /**
+   * A checkout that waited connectionTimeoutMillis in the Pool's queue: every connection stayed in use
+   * that long. Not a connect failure, and not worth retrying (the same wait would follow).
+   */
+  #exhausted(cause: unknown): LazyDbError {
+    const waited = (this.raw.options as { connectionTimeoutMillis?: number }).connectionTimeoutMillis
+    return new LazyDbError(
+      'TIMEOUT',
+      `database "${this.#config.alias}" (neon-ws): every pooled connection stayed in use for ${waited} ms, so the ` +
+        'statement did not run. A transaction whose fn uses db instead of tx holds one and waits for another; ' +
+        'otherwise raise max or connectionTimeoutMillis',
+      { database: this.#config.alias, mayHaveRun: false, cause },
+    )
   }
 
   /**
