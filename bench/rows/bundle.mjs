@@ -5,7 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { ensureWork, hasBuiltDriver, row } from '../lib/util.mjs'
 
-const LIMIT = 3 * 1024
+// The target the package issue set for a Worker's bundle: at most 10 KB gzipped added over the raw driver.
+const LIMIT = 10 * 1024
 const DRIVER_PACKAGES = { libsql: '@libsql/', neon: '@neondatabase/', planetscale: '@planetscale/' }
 const RAW_PACKAGE = { libsql: '@libsql/client', neon: '@neondatabase/serverless', planetscale: '@planetscale/database' }
 
