@@ -2,19 +2,20 @@
 // handler(), typed from `libsql(url)` with no cast, on an embedded SQLite file. Pins down: create, insert,
 // select, update; a Drizzle transaction that commits and one that rolls back, each seen (or not) by a
 // second libSQL client; 20 warm invocations on the one client lazydb created.
-import { afterAll, describe, expect, it } from 'vitest'
+// The scenario's steps and their checks are noteScenario's (support.ts); this file gives its Drizzle handlers.
+import { describe, expect, it } from 'vitest'
 import { count, eq, sql } from 'drizzle-orm'
 import { integer, sqliteTable, text } from 'drizzle-orm/sqlite-core'
 import { drizzle } from 'drizzle-orm/libsql'
 import { handler, Registry } from '@lazydb/core'
 import { libsql } from '@lazydb/core/libsql'
-import { connects, figures, libsqlFile, rejection, STEP_MS, unique, warmRun, within } from './support.js'
+import { connects, type Decide, figures, libsqlFile, noteScenario, STEP_MS, unique, within } from './support.js'
 
 const file = libsqlFile()
-const reader = file.reader()
 const TABLE = unique('orm_drizzle_libsql')
 
 const registry = new Registry({ database: libsql(file.url), warn: false })
+const scenario = noteScenario(registry, TABLE, file.reader, { close: file.remove })
 const notes = sqliteTable(TABLE, {
   id: integer('id').primaryKey({ autoIncrement: true }),
   body: text('body').notNull().unique(),
@@ -47,14 +48,12 @@ const addNotes = handler(registry, async (bodies: string[]) => {
   })
 })
 
-/** A transaction that looks from outside before it decides, then throws `reason` (or commits). */
-const openTransaction = handler(registry, async (body: string, outside: () => Promise<string[]>, reason?: Error) => {
+/** A Drizzle transaction that inserts `body`, then lets `decide` look from outside and commit or throw. */
+const openTransaction = handler(registry, async (body: string, decide: Decide) => {
   const db = drizzle(await registry.database.client())
   return db.transaction(async (tx) => {
     await tx.insert(notes).values({ body })
-    const seenOutside = await outside()
-    if (reason !== undefined) throw reason
-    return seenOutside
+    return decide()
   })
 })
 
@@ -70,52 +69,22 @@ const listBodies = handler(registry, async () => {
   return (await db.select({ body: notes.body }).from(notes).orderBy(notes.id)).map((row) => row.body)
 })
 
-afterAll(async () => {
-  await within(registry.disconnect(), STEP_MS, 'disconnect')
-  await reader.close()
-  file.remove()
-})
-
 describe('Drizzle on libSQL (drizzle-orm/libsql)', () => {
   it('creates a table, inserts, selects and updates inside handler()', async () => {
-    await within(createTable(), STEP_MS, 'create table')
-    const added = await within(addNotes(['a', 'b']), STEP_MS, 'insert')
+    const crud = { createTable, insert: addNotes, select: listNotes, update: setN }
+    const added = await scenario.crud(crud, 'row')
     expect(added.map((row) => row.body)).toEqual(['a', 'b'])
-    expect(await within(listNotes(), STEP_MS, 'select')).toEqual([
-      { id: added[0]!.id, body: 'a', n: 0 },
-      { id: added[1]!.id, body: 'b', n: 0 },
-    ])
-    expect(await within(setN('b', 7), STEP_MS, 'update')).toEqual([{ id: added[1]!.id, body: 'b', n: 7 }])
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b'])
-    expect(await reader.n(TABLE, 'b')).toBe(7)
     expect(await within(listBodies(), STEP_MS, 'drizzle({ client })')).toEqual(['a', 'b'])
   })
 
   it('commits a Drizzle transaction, and rolls back one that fails, as a second client sees', async () => {
-    await within(addNotes(['c1', 'c2']), STEP_MS, 'committing transaction')
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
-    // 'a' exists: the unique violation fails the second insert, and Drizzle rolls back the first.
-    expect(await rejection(addNotes(['r1', 'a']))).toMatch(/UNIQUE constraint failed/)
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
-
-    const outside = () => reader.bodies(TABLE)
-    const seen = await within(openTransaction('t1', outside), STEP_MS, 'transaction looking outside')
-    expect(seen).not.toContain('t1') // not visible before the commit…
-    expect(await reader.bodies(TABLE)).toContain('t1') // …visible after it
-    const reason = new Error('changed my mind')
-    await expect(within(openTransaction('t2', outside, reason), STEP_MS, 'rolled back')).rejects.toBe(reason)
-    expect(await reader.bodies(TABLE)).not.toContain('t2')
+    await scenario.commitsAndRollsBack(addNotes, /UNIQUE constraint failed/)
+    await scenario.looksOutsideThenDecides(openTransaction)
   })
 
   it('serves 20 warm invocations from the one client it connected', async () => {
     const before = registry.stats().invocations.total
-    const { clients, ms } = await warmRun(20, async () => {
-      const { count, client } = await countNotes()
-      expect(count).toBe(5)
-      return client
-    })
-    expect(clients.size).toBe(1)
-    expect(connects(registry)).toBe(1)
+    const { ms } = await scenario.warm(5, countNotes)
     expect(registry.stats().invocations).toEqual({ total: before + 20, cold: 1 })
     expect(registry.database.isConnected).toBe(true)
     figures('drizzle libsql', { warm20Ms: ms, connects: connects(registry) })

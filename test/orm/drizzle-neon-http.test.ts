@@ -4,55 +4,41 @@
 // interactive transaction: `db.transaction` throws) committing and rolling back; an interactive
 // transaction through lazydb's `transaction()` with Drizzle building the SQL; all checked through an
 // independent pg client; 20 warm invocations on the one client lazydb created.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { count, eq, sql } from 'drizzle-orm'
-import { integer, pgTable, serial, text } from 'drizzle-orm/pg-core'
+// The scenario's steps and their checks are noteScenario's (support.ts); this file gives its Drizzle handlers.
+import { describe, expect, it } from 'vitest'
 import { drizzle } from 'drizzle-orm/neon-http'
 import { handler, Registry } from '@lazydb/core'
 import { neon } from '@lazydb/core/neon'
 import { requirePostgres } from '../support/postgres.js'
-import { connects, figures, pgReader, rejection, STEP_MS, startNeon, unique, warmRun, within } from './support.js'
-import type { Reader } from './support.js'
+import {
+  connects,
+  type Decide,
+  drizzlePgNotes,
+  figures,
+  noteScenario,
+  pgReader,
+  rejection,
+  STEP_MS,
+  startNeon,
+  unique,
+  within,
+} from './support.js'
 
 const pgUp = await requirePostgres()
 const TABLE = unique('orm_drizzle_neon_http')
-const notes = pgTable(TABLE, {
-  id: serial('id').primaryKey(),
-  body: text('body').notNull().unique(),
-  n: integer('n').notNull().default(0),
-})
+const pgNotes = drizzlePgNotes(TABLE)
+const { notes } = pgNotes
 
 const backend = await startNeon()
 const registry = new Registry({ database: neon(backend.url(unique('orm-drizzle-http')), backend.http), warn: false })
-let reader: Reader
-beforeAll(async () => {
-  if (pgUp) reader = await pgReader()
-})
-afterAll(async () => {
-  await within(registry.disconnect(), STEP_MS, 'disconnect')
-  if (pgUp) {
-    await reader.drop(TABLE)
-    await reader.close()
-  }
-  await within(backend.close(), STEP_MS, 'gateways close')
-})
+const scenario = noteScenario(registry, TABLE, pgUp && pgReader, { close: backend.close })
 
-const createTable = handler(registry, async () => {
-  const db = drizzle(await registry.database.client())
-  await db.execute(
-    sql.raw(`create table ${TABLE} (id serial primary key, body text not null unique, n int not null default 0)`),
-  )
-})
+/** Drizzle on lazydb's query function, for this invocation. */
+const orm = async () => drizzle(await registry.database.client())
 
-const listNotes = handler(registry, async () => {
-  const db = drizzle(await registry.database.client())
-  return db.select().from(notes).orderBy(notes.id)
-})
-
-const setN = handler(registry, async (body: string, n: number) => {
-  const db = drizzle(await registry.database.client())
-  return db.update(notes).set({ n }).where(eq(notes.body, body)).returning()
-})
+const createTable = handler(registry, async () => pgNotes.createTable(await orm()))
+const listNotes = handler(registry, async () => pgNotes.list(await orm()))
+const setN = handler(registry, async (body: string, n: number) => pgNotes.setN(await orm(), body, n))
 
 const addNotes = handler(registry, async (bodies: string[]) => {
   const db = drizzle(await registry.database.client())
@@ -68,75 +54,45 @@ const addNote = handler(registry, async (body: string) => {
   })
 })
 
-/** The same, looking from outside before it decides, then throwing `reason` (or committing). */
-const openTransaction = handler(registry, async (body: string, outside: () => Promise<string[]>, reason?: Error) => {
+/** The same, then `decide` looks from outside and commits (returns) or rolls back (throws). */
+const openTransaction = handler(registry, async (body: string, decide: Decide) => {
   const db = drizzle(await registry.database.client())
   return registry.database.transaction(async (tx) => {
     const insert = db.insert(notes).values({ body }).toSQL()
     await tx.query(insert.sql, insert.params)
-    const seenOutside = await outside()
-    if (reason !== undefined) throw reason
-    return seenOutside
+    return decide()
   })
 })
 
-const drizzleTransaction = handler(registry, async () => {
-  const db = drizzle(await registry.database.client())
-  return db.transaction(async (tx) => tx.select().from(notes))
-})
+const drizzleTransaction = handler(registry, async () =>
+  (await orm()).transaction(async (tx) => tx.select().from(notes)),
+)
 
 const countNotes = handler(registry, async () => {
-  const db = drizzle(await registry.database.client())
-  const [row] = await db.select({ count: count() }).from(notes)
-  return { count: row?.count, client: db.$client }
+  const db = await orm()
+  return { count: await pgNotes.count(db), client: db.$client }
 })
 
 describe.skipIf(!pgUp)('Drizzle on Neon over HTTP (drizzle-orm/neon-http)', () => {
   it('creates a table, inserts, selects and updates inside handler()', async () => {
-    await within(createTable(), STEP_MS, 'create table')
-    const added = await within(addNotes(['a', 'b']), STEP_MS, 'insert')
-    expect(await within(listNotes(), STEP_MS, 'select')).toEqual([
-      { id: added[0]!.id, body: 'a', n: 0 },
-      { id: added[1]!.id, body: 'b', n: 0 },
-    ])
-    expect(await within(setN('b', 7), STEP_MS, 'update')).toEqual([{ id: added[1]!.id, body: 'b', n: 7 }])
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b'])
-    expect(await reader.n(TABLE, 'b')).toBe(7)
+    await scenario.crud({ createTable, insert: addNotes, select: listNotes, update: setN }, 'row')
   })
 
   it('commits a Drizzle batch, and rolls back one that fails, as an independent pg client sees', async () => {
-    expect((await within(addNotes(['c1', 'c2']), STEP_MS, 'committing batch')).map((row) => row.body)).toEqual([
-      'c1',
-      'c2',
-    ])
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
-    // 'a' exists: the unique violation fails the batch, and Neon rolls back the insert before it.
-    expect(await rejection(addNotes(['r1', 'a']))).toMatch(/duplicate key value violates unique constraint/)
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
+    // The unique violation fails the batch, and Neon rolls back the insert before it.
+    const batch = await scenario.commitsAndRollsBack(addNotes, /duplicate key value violates unique constraint/)
+    expect(batch.committed.map((row) => row.body)).toEqual(['c1', 'c2'])
   })
 
   it('has no Drizzle interactive transaction; lazydb transaction() runs Drizzle-built SQL in one', async () => {
     expect(await rejection(drizzleTransaction())).toMatch(/No transactions support in neon-http driver/)
-
-    const outside = () => reader.bodies(TABLE)
     await within(addNote('t0'), STEP_MS, 'committing transaction')
-    expect(await reader.bodies(TABLE)).toContain('t0')
-    expect(await within(openTransaction('t1', outside), STEP_MS, 'looking outside')).not.toContain('t1')
-    expect(await reader.bodies(TABLE)).toContain('t1')
-    const reason = new Error('changed my mind')
-    await expect(within(openTransaction('t2', outside, reason), STEP_MS, 'rolled back')).rejects.toBe(reason)
-    expect(await reader.bodies(TABLE)).not.toContain('t2')
+    expect(await scenario.bodies()).toContain('t0')
+    await scenario.looksOutsideThenDecides(openTransaction)
   })
 
   it('serves 20 warm invocations from the one client it connected', async () => {
-    const { clients, ms } = await warmRun(20, async () => {
-      const { count, client } = await countNotes()
-      expect(count).toBe(6)
-      return client
-    })
-    expect(clients.size).toBe(1)
-    expect(connects(registry)).toBe(1)
-    expect(registry.stats().invocations.cold).toBe(1)
+    const { ms } = await scenario.warm(6, countNotes) // 5 and t0
     figures('drizzle neon-http', { warm20Ms: ms, connects: connects(registry) })
   })
 })

@@ -5,45 +5,39 @@
 // update; a Kysely transaction that commits (invisible outside until then) and one that rolls back, each
 // checked through a second libSQL client; the suite's LazyDbDialect on SQLite (statements counted by lazydb,
 // its transactions committing and rolling back); 20 warm invocations on the one client lazydb created.
-import { afterAll, describe, expect, it } from 'vitest'
-import { type ColumnType, type Generated, Kysely } from 'kysely'
+// The scenario's steps and their checks are noteScenario's (support.ts); this file gives its Kysely handlers.
+import { describe, expect, it } from 'vitest'
+import { Kysely } from 'kysely'
 import { LibsqlDialect } from 'kysely-libsql'
 import { handler, Registry } from '@lazydb/core'
 import { libsql } from '@lazydb/core/libsql'
 import { LazyDbDialect } from './kysely-lazydb-dialect.js'
-import { connects, figures, libsqlFile, rejection, STEP_MS, warmRun, within } from './support.js'
+import {
+  connects,
+  type Decide,
+  figures,
+  type KyselyNote,
+  kyselyNotes,
+  libsqlFile,
+  noteScenario,
+  STEP_MS,
+  within,
+} from './support.js'
 
 const file = libsqlFile()
-const reader = file.reader()
 const TABLE = `orm_kysely_libsql_${process.pid}` as const
-type Tables = Record<typeof TABLE, { id: Generated<number>; body: string; n: ColumnType<number, number | undefined> }>
+type Tables = Record<typeof TABLE, KyselyNote>
 
 const registry = new Registry({ database: libsql(file.url), warn: false })
-afterAll(async () => {
-  await within(registry.disconnect(), STEP_MS, 'disconnect')
-  await reader.close()
-  file.remove()
-})
+const scenario = noteScenario(registry, TABLE, file.reader, { close: file.remove })
+const notes = kyselyNotes(TABLE)
+/** kysely-libsql on lazydb's client, for this invocation. */
+const kysely = async () =>
+  new Kysely<Tables>({ dialect: new LibsqlDialect({ client: await registry.database.client() }) })
 
-const createTable = handler(registry, async () => {
-  const db = new Kysely<Tables>({ dialect: new LibsqlDialect({ client: await registry.database.client() }) })
-  await db.schema
-    .createTable(TABLE)
-    .addColumn('id', 'integer', (col) => col.primaryKey().autoIncrement())
-    .addColumn('body', 'text', (col) => col.notNull().unique())
-    .addColumn('n', 'integer', (col) => col.notNull().defaultTo(0))
-    .execute()
-})
-
-const listNotes = handler(registry, async () => {
-  const db = new Kysely<Tables>({ dialect: new LibsqlDialect({ client: await registry.database.client() }) })
-  return db.selectFrom(TABLE).selectAll().orderBy('id').execute()
-})
-
-const setN = handler(registry, async (body: string, n: number) => {
-  const db = new Kysely<Tables>({ dialect: new LibsqlDialect({ client: await registry.database.client() }) })
-  return db.updateTable(TABLE).set({ n }).where('body', '=', body).returningAll().execute()
-})
+const createTable = handler(registry, async () => notes.createTable(await kysely(), 'sqlite'))
+const listNotes = handler(registry, async () => notes.list(await kysely()))
+const setN = handler(registry, async (body: string, n: number) => notes.setN(await kysely(), body, n))
 
 const addNotes = handler(registry, async (bodies: string[]) => {
   const db = new Kysely<Tables>({ dialect: new LibsqlDialect({ client: await registry.database.client() }) })
@@ -55,26 +49,17 @@ const addNotes = handler(registry, async (bodies: string[]) => {
   })
 })
 
-/** A transaction that looks from outside before it decides, then throws `reason` (or commits). */
-const openTransaction = handler(registry, async (body: string, outside: () => Promise<string[]>, reason?: Error) => {
-  const db = new Kysely<Tables>({ dialect: new LibsqlDialect({ client: await registry.database.client() }) })
-  return db.transaction().execute(async (trx) => {
-    await trx.insertInto(TABLE).values({ body }).execute()
-    const seenOutside = await outside()
-    if (reason !== undefined) throw reason
-    return seenOutside
-  })
-})
+/** A Kysely transaction that inserts `body`, then lets `decide` look from outside and commit or throw. */
+const openTransaction = handler(registry, async (body: string, decide: Decide) =>
+  notes.insertThenDecide(await kysely(), body, decide),
+)
 
 const countNotes = handler(registry, async () => {
   const client = await registry.database.client()
   const db = new Kysely<Tables>({ dialect: new LibsqlDialect({ client }) })
-  const row = await db
-    .selectFrom(TABLE)
-    .select((eb) => eb.fn.countAll<number>().as('count'))
-    .executeTakeFirstOrThrow()
+  const count = await notes.count(db)
   await db.destroy() // kysely-libsql closes only a client it built itself
-  return { count: row.count, client }
+  return { count, client }
 })
 
 const viaLazyDb = new Kysely<Tables>({ dialect: new LazyDbDialect(registry.database) })
@@ -88,29 +73,12 @@ const rename = handler(registry, async (from: string, to: string, reason?: Error
 
 describe('Kysely on libSQL (kysely-libsql)', () => {
   it('creates a table, inserts, selects and updates inside handler()', async () => {
-    await within(createTable(), STEP_MS, 'create table')
-    const added = await within(addNotes(['a', 'b']), STEP_MS, 'insert')
-    expect(await within(listNotes(), STEP_MS, 'select')).toEqual([
-      { id: added[0]!.id, body: 'a', n: 0 },
-      { id: added[1]!.id, body: 'b', n: 0 },
-    ])
-    expect(await within(setN('b', 7), STEP_MS, 'update')).toEqual([{ id: added[1]!.id, body: 'b', n: 7 }])
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b'])
-    expect(await reader.n(TABLE, 'b')).toBe(7)
+    await scenario.crud({ createTable, insert: addNotes, select: listNotes, update: setN }, 'row')
   })
 
   it('commits a Kysely transaction, and rolls back one that fails, as a second client sees', async () => {
-    await within(addNotes(['c1', 'c2']), STEP_MS, 'committing transaction')
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
-    expect(await rejection(addNotes(['r1', 'a']))).toMatch(/UNIQUE constraint failed/)
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
-
-    const outside = () => reader.bodies(TABLE)
-    expect(await within(openTransaction('t1', outside), STEP_MS, 'looking outside')).not.toContain('t1')
-    expect(await reader.bodies(TABLE)).toContain('t1')
-    const reason = new Error('changed my mind')
-    await expect(within(openTransaction('t2', outside, reason), STEP_MS, 'rolled back')).rejects.toBe(reason)
-    expect(await reader.bodies(TABLE)).not.toContain('t2')
+    await scenario.commitsAndRollsBack(addNotes, /UNIQUE constraint failed/)
+    await scenario.looksOutsideThenDecides(openTransaction)
   })
 
   it('runs LazyDbDialect too: lazydb counts its statements, its transactions commit or roll back', async () => {
@@ -119,19 +87,12 @@ describe('Kysely on libSQL (kysely-libsql)', () => {
     expect(registry.stats().databases.default!.queries - queriesBefore).toBe(1)
     const reason = new Error('changed my mind')
     await expect(within(rename('c1', 'c1-renamed', reason), STEP_MS, 'rolled back rename')).rejects.toBe(reason)
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2', 't1-renamed'])
+    expect(await scenario.bodies()).toEqual(['a', 'b', 'c1', 'c2', 't1-renamed'])
   })
 
   it('serves 20 warm invocations from the one client it connected, which db.destroy() leaves open', async () => {
-    const { clients, ms } = await warmRun(20, async () => {
-      const { count, client } = await countNotes()
-      expect(count).toBe(5)
-      return client
-    })
-    expect(clients.size).toBe(1)
-    expect(([...clients][0] as { closed: boolean }).closed).toBe(false)
-    expect(connects(registry)).toBe(1)
-    expect(registry.stats().invocations.cold).toBe(1)
+    const { client, ms } = await scenario.warm(5, countNotes)
+    expect(client.closed).toBe(false)
     figures('kysely libsql', { warm20Ms: ms, connects: connects(registry) })
   })
 })

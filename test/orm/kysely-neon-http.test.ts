@@ -5,54 +5,41 @@
 // (a WebSocket session). Pins down, through the local Neon gateways: create, insert, select, update; a
 // transaction that commits (invisible outside until then) and one that rolls back, checked through an
 // independent pg client; 20 warm invocations on the one client lazydb created.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ColumnType, type Generated, Kysely } from 'kysely'
+// The scenario's steps and their checks are noteScenario's (support.ts); this file gives its Kysely handlers.
+import { describe, expect, it } from 'vitest'
+import { Kysely } from 'kysely'
 import { NeonDialect } from 'kysely-neon'
 import { handler, Registry } from '@lazydb/core'
 import { neon } from '@lazydb/core/neon'
 import { requirePostgres } from '../support/postgres.js'
 import { LazyDbDialect } from './kysely-lazydb-dialect.js'
-import { connects, figures, pgReader, rejection, STEP_MS, startNeon, unique, warmRun, within } from './support.js'
-import type { Reader } from './support.js'
+import {
+  connects,
+  type Decide,
+  figures,
+  type KyselyNote,
+  kyselyNotes,
+  noteScenario,
+  pgReader,
+  rejection,
+  startNeon,
+  unique,
+} from './support.js'
 
 const pgUp = await requirePostgres()
 const TABLE = `orm_kysely_neon_http_${process.pid}` as const
-type Tables = Record<typeof TABLE, { id: Generated<number>; body: string; n: ColumnType<number, number | undefined> }>
+type Tables = Record<typeof TABLE, KyselyNote>
 
 const backend = await startNeon()
 const registry = new Registry({ database: neon(backend.url(unique('orm-kysely-http')), backend.http), warn: false })
-let reader: Reader
-beforeAll(async () => {
-  if (pgUp) reader = await pgReader()
-})
-afterAll(async () => {
-  await within(registry.disconnect(), STEP_MS, 'disconnect')
-  if (pgUp) {
-    await reader.drop(TABLE)
-    await reader.close()
-  }
-  await within(backend.close(), STEP_MS, 'gateways close')
-})
+const scenario = noteScenario(registry, TABLE, pgUp && pgReader, { close: backend.close })
+const notes = kyselyNotes(TABLE)
+/** kysely-neon on lazydb's query function, for this invocation. */
+const kysely = async () => new Kysely<Tables>({ dialect: new NeonDialect({ neon: await registry.database.client() }) })
 
-const createTable = handler(registry, async () => {
-  const db = new Kysely<Tables>({ dialect: new NeonDialect({ neon: await registry.database.client() }) })
-  await db.schema
-    .createTable(TABLE)
-    .addColumn('id', 'serial', (col) => col.primaryKey())
-    .addColumn('body', 'text', (col) => col.notNull().unique())
-    .addColumn('n', 'integer', (col) => col.notNull().defaultTo(0))
-    .execute()
-})
-
-const listNotes = handler(registry, async () => {
-  const db = new Kysely<Tables>({ dialect: new NeonDialect({ neon: await registry.database.client() }) })
-  return db.selectFrom(TABLE).selectAll().orderBy('id').execute()
-})
-
-const setN = handler(registry, async (body: string, n: number) => {
-  const db = new Kysely<Tables>({ dialect: new NeonDialect({ neon: await registry.database.client() }) })
-  return db.updateTable(TABLE).set({ n }).where('body', '=', body).returningAll().execute()
-})
+const createTable = handler(registry, async () => notes.createTable(await kysely(), 'postgres'))
+const listNotes = handler(registry, async () => notes.list(await kysely()))
+const setN = handler(registry, async (body: string, n: number) => notes.setN(await kysely(), body, n))
 
 const insertNotes = handler(registry, async (bodies: string[]) => {
   const db = new Kysely<Tables>({ dialect: new NeonDialect({ neon: await registry.database.client() }) })
@@ -64,7 +51,7 @@ const insertNotes = handler(registry, async (bodies: string[]) => {
 })
 
 const neonDialectTransaction = handler(registry, async () => {
-  const db = new Kysely<Tables>({ dialect: new NeonDialect({ neon: await registry.database.client() }) })
+  const db = await kysely()
   return db.transaction().execute(async (trx) => trx.selectFrom(TABLE).selectAll().execute())
 })
 
@@ -79,64 +66,30 @@ const addNotes = handler(registry, async (bodies: string[]) => {
   })
 })
 
-/** A transaction that looks from outside before it decides, then throws `reason` (or commits). */
-const openTransaction = handler(registry, async (body: string, outside: () => Promise<string[]>, reason?: Error) => {
-  return transactional.transaction().execute(async (trx) => {
-    await trx.insertInto(TABLE).values({ body }).execute()
-    const seenOutside = await outside()
-    if (reason !== undefined) throw reason
-    return seenOutside
-  })
-})
+/** A transaction through LazyDbDialect that inserts `body`, then lets `decide` look outside and commit or throw. */
+const openTransaction = handler(registry, async (body: string, decide: Decide) =>
+  notes.insertThenDecide(transactional, body, decide),
+)
 
 const countNotes = handler(registry, async () => {
   const client = await registry.database.client()
   const db = new Kysely<Tables>({ dialect: new NeonDialect({ neon: client }) })
-  const row = await db
-    .selectFrom(TABLE)
-    .select((eb) => eb.fn.countAll<string>().as('count'))
-    .executeTakeFirstOrThrow()
-  return { count: Number(row.count), client }
+  return { count: Number(await notes.count(db)), client }
 })
 
 describe.skipIf(!pgUp)('Kysely on Neon over HTTP (kysely-neon; transactions through LazyDbDialect)', () => {
   it('creates a table, inserts, selects and updates inside handler()', async () => {
-    await within(createTable(), STEP_MS, 'create table')
-    const added = await within(insertNotes(['a', 'b']), STEP_MS, 'insert')
-    expect(await within(listNotes(), STEP_MS, 'select')).toEqual([
-      { id: added[0]!.id, body: 'a', n: 0 },
-      { id: added[1]!.id, body: 'b', n: 0 },
-    ])
-    expect(await within(setN('b', 7), STEP_MS, 'update')).toEqual([{ id: added[1]!.id, body: 'b', n: 7 }])
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b'])
-    expect(await reader.n(TABLE, 'b')).toBe(7)
+    await scenario.crud({ createTable, insert: insertNotes, select: listNotes, update: setN }, 'row')
   })
 
   it('commits a Kysely transaction, and rolls back one that fails, as an independent pg client sees', async () => {
     expect(await rejection(neonDialectTransaction())).toMatch(/doesn't support interactive transactions/)
-
-    await within(addNotes(['c1', 'c2']), STEP_MS, 'committing transaction')
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
-    expect(await rejection(addNotes(['r1', 'a']))).toMatch(/duplicate key value violates unique constraint/)
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
-
-    const outside = () => reader.bodies(TABLE)
-    expect(await within(openTransaction('t1', outside), STEP_MS, 'looking outside')).not.toContain('t1')
-    expect(await reader.bodies(TABLE)).toContain('t1')
-    const reason = new Error('changed my mind')
-    await expect(within(openTransaction('t2', outside, reason), STEP_MS, 'rolled back')).rejects.toBe(reason)
-    expect(await reader.bodies(TABLE)).not.toContain('t2')
+    await scenario.commitsAndRollsBack(addNotes, /duplicate key value violates unique constraint/)
+    await scenario.looksOutsideThenDecides(openTransaction)
   })
 
   it('serves 20 warm invocations from the one client it connected', async () => {
-    const { clients, ms } = await warmRun(20, async () => {
-      const { count, client } = await countNotes()
-      expect(count).toBe(5)
-      return client
-    })
-    expect(clients.size).toBe(1)
-    expect(connects(registry)).toBe(1)
-    expect(registry.stats().invocations.cold).toBe(1)
+    const { ms } = await scenario.warm(5, countNotes)
     figures('kysely neon-http', { warm20Ms: ms, connects: connects(registry) })
   })
 })

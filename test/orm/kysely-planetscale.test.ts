@@ -6,34 +6,33 @@
 // then) and one that rolls back, checked through an independent mysql2 connection; lazydb counting every
 // statement; a transaction left open rolled back when the invocation ends (kysely-planetscale leaves it
 // open); 20 warm invocations on one Client.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ColumnType, type Generated, Kysely, sql } from 'kysely'
+// The scenario's steps and their checks are noteScenario's (support.ts); this file gives its Kysely handlers.
+import { describe, expect, it } from 'vitest'
+import { Kysely, sql } from 'kysely'
 import { PlanetScaleDialect } from 'kysely-planetscale'
 import { handler, LazyDbError, Registry } from '@lazydb/core'
 import { planetscale } from '@lazydb/core/planetscale'
 import { requireMariadb } from '../support/mariadb.js'
 import { LazyDbDialect } from './kysely-lazydb-dialect.js'
-import { connects, figures, mysqlReader, STEP_MS, startPlanetscale, warmRun, within } from './support.js'
-import type { Reader } from './support.js'
+import {
+  connects,
+  type Decide,
+  figures,
+  type KyselyNote,
+  mysqlReader,
+  noteScenario,
+  STEP_MS,
+  startPlanetscale,
+  within,
+} from './support.js'
 
 const mariadbUp = await requireMariadb()
 const TABLE = `orm_kysely_ps_${process.pid}` as const
-type Tables = Record<typeof TABLE, { id: Generated<string>; body: string; n: ColumnType<number, number | undefined> }>
+type Tables = Record<typeof TABLE, KyselyNote<string>> // MySQL's serial comes back as a string
 
 const gateway = mariadbUp ? await startPlanetscale('lazydb_orm') : undefined
 const registry = new Registry({ database: planetscale(gateway?.url() ?? 'http://unused@127.0.0.1:9'), warn: false })
-let reader: Reader
-beforeAll(async () => {
-  if (mariadbUp) reader = await mysqlReader()
-})
-afterAll(async () => {
-  await within(registry.disconnect(), STEP_MS, 'disconnect')
-  if (mariadbUp) {
-    await reader.drop(TABLE)
-    await reader.close()
-  }
-  if (gateway !== undefined) await within(gateway.close(), STEP_MS, 'gateway close')
-})
+const scenario = noteScenario(registry, TABLE, mariadbUp && mysqlReader, { close: () => gateway?.close() })
 
 const db = new Kysely<Tables>({ dialect: new LazyDbDialect(registry.database) })
 
@@ -63,13 +62,11 @@ const addNotes = handler(registry, async (bodies: string[]) => {
   })
 })
 
-/** A transaction that looks from outside before it decides, then throws `reason` (or commits). */
-const openTransaction = handler(registry, async (body: string, outside: () => Promise<string[]>, reason?: Error) => {
+/** A Kysely transaction that inserts `body`, then lets `decide` look from outside and commit or throw. */
+const openTransaction = handler(registry, async (body: string, decide: Decide) => {
   return db.transaction().execute(async (trx) => {
     await trx.insertInto(TABLE).values({ body }).execute()
-    const seenOutside = await outside()
-    if (reason !== undefined) throw reason
-    return seenOutside
+    return decide()
   })
 })
 
@@ -80,56 +77,35 @@ const forgetToCommit = handler(registry, async (kysely: Kysely<Tables>, body: st
   return trx
 })
 
+/** The count, and lazydb's Client (which LazyDbDialect never touches) to show one served every invocation. */
 const countNotes = handler(registry, async () => {
   const row = await db.selectFrom(TABLE).select(sql<string>`count(*)`.as('count')).executeTakeFirstOrThrow()
-  return Number(row.count)
+  return { count: Number(row.count), client: await registry.database.client() }
 })
 
 describe.skipIf(!mariadbUp)('Kysely on PlanetScale (LazyDbDialect over lazydb query()/transaction())', () => {
   it('creates a table, inserts, selects and updates inside handler(); lazydb counts each statement', async () => {
-    await within(createTable(), STEP_MS, 'create table')
+    await scenario.createTable(createTable)
     const queriesBefore = registry.stats().databases.default!.queries
-    const ids = await within(addNotes(['a', 'b']), STEP_MS, 'insert')
-    expect(await within(listNotes(), STEP_MS, 'select')).toEqual([
-      { id: String(ids[0]), body: 'a', n: 0 },
-      { id: String(ids[1]), body: 'b', n: 0 },
-    ])
-    expect(await within(setN('b', 7), STEP_MS, 'update')).toBe(1n)
+    const insert = async (bodies: string[]) => (await addNotes(bodies)).map((id) => ({ id: String(id) }))
+    await scenario.insertSelectUpdate({ insert, select: listNotes, update: setN }, 1n)
     expect(registry.stats().databases.default!.queries - queriesBefore).toBe(4) // 2 inserts, select, update
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b'])
-    expect(await reader.n(TABLE, 'b')).toBe(7)
   })
 
   it('commits a Kysely transaction, and rolls back one that fails, as an independent mysql2 client sees', async () => {
-    await within(addNotes(['c1', 'c2']), STEP_MS, 'committing transaction')
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
+    const { error } = await scenario.commitsAndRollsBack(addNotes, /Duplicate entry 'a'/)
     // Through lazydb, Kysely's error is a LazyDbError with the server's errno and SQLSTATE.
-    const failed = await within(
-      addNotes(['r1', 'a']).then(
-        () => undefined,
-        (error: unknown) => error,
-      ),
-      STEP_MS,
-      'dup',
-    )
-    expect(failed).toBeInstanceOf(LazyDbError)
-    expect(failed).toMatchObject({ code: 'QUERY_FAILED', errno: 1062, sqlState: '23000' })
-    expect((failed as Error).message).toMatch(/Duplicate entry 'a'/)
-    expect(await reader.bodies(TABLE)).toEqual(['a', 'b', 'c1', 'c2'])
-
-    const outside = () => reader.bodies(TABLE)
-    expect(await within(openTransaction('t1', outside), STEP_MS, 'looking outside')).not.toContain('t1')
-    expect(await reader.bodies(TABLE)).toContain('t1')
-    const reason = new Error('changed my mind')
-    await expect(within(openTransaction('t2', outside, reason), STEP_MS, 'rolled back')).rejects.toBe(reason)
-    expect(await reader.bodies(TABLE)).not.toContain('t2')
+    expect(error).toBeInstanceOf(LazyDbError)
+    expect(error).toMatchObject({ code: 'QUERY_FAILED', errno: 1062, sqlState: '23000' })
+    expect((error as Error).message).toMatch(/Duplicate entry 'a'/)
+    await scenario.looksOutsideThenDecides(openTransaction)
     expect(gateway!.pinnedSessions()).toBe(0)
   })
 
   it('rolls back a transaction left open when the invocation ends; kysely-planetscale leaves it open', async () => {
     await within(forgetToCommit(db, 'left-open'), STEP_MS, 'invocation leaving a transaction open')
     expect(gateway!.pinnedSessions()).toBe(0)
-    expect(await reader.bodies(TABLE)).not.toContain('left-open')
+    expect(await scenario.bodies()).not.toContain('left-open')
 
     // kysely-planetscale from the same Client config: its session stays in the transaction after the
     // invocation, holding the row lock and a server connection, until someone rolls it back.
@@ -141,19 +117,13 @@ describe.skipIf(!mariadbUp)('Kysely on PlanetScale (LazyDbDialect over lazydb qu
     expect(gateway!.pinnedSessions()).toBe(1)
     await within(trx.rollback().execute(), STEP_MS, 'rollback by hand')
     expect(gateway!.pinnedSessions()).toBe(0)
-    expect(await reader.bodies(TABLE)).not.toContain('left-open-2')
+    expect(await scenario.bodies()).not.toContain('left-open-2')
   })
 
   it('serves 20 warm invocations from the one client it connected', async () => {
     gateway!.resetCounters()
     const queriesBefore = registry.stats().databases.default!.queries
-    let seen = 0
-    const { ms } = await warmRun(20, async () => {
-      expect(await countNotes()).toBe(5)
-      return ++seen
-    })
-    expect(connects(registry)).toBe(1)
-    expect(registry.stats().invocations.cold).toBe(1)
+    const { ms } = await scenario.warm(5, countNotes)
     expect(registry.stats().databases.default!.queries - queriesBefore).toBe(20)
     expect(gateway!.roundTrips).toBe(20)
     figures('kysely planetscale (LazyDbDialect)', { warm20Ms: ms, connects: connects(registry) })
