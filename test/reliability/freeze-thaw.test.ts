@@ -9,6 +9,12 @@
 // invocation. An in-process simulation could not reproduce that race (the process would see the
 // close at once, and its idle timer would fire during the "freeze"), which is the case that fails
 // in practice ("Connection terminated unexpectedly" after a thaw).
+//
+// Which mechanism replaces the connection is pinned per test, through lazydb's own close reasons
+// and counters (not only "no invocation failed"): a thaw can run the next invocation before the
+// idle timer or the timer before the invocation, and each order has its own test. With the event
+// taken in before the thaw (invokeAcrossFreeze) the stale check on use must do it ('stale'); thawed
+// with no event waiting, the timer must ('idle').
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SETTLE_AFTER_IDLE_MS } from '../../src/drivers/settle-io.js'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
@@ -84,46 +90,98 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
       `[freeze/thaw] ${name}: ${count} cycles in ${(o.ms / 1000).toFixed(1)} s, ` +
         `failed invocations: ${o.failures.length}, ` +
         `driver clients created: ${s.connects}, closed: ${JSON.stringify(reasons)}, ` +
-        `retries: ${s.retries}, errors: ${s.errors}, max server connections: ${o.maxServerConnections}`,
+        `retries: ${s.retries}, errors: ${s.errors}, max server connections: ${o.maxServerConnections}` +
+        (o.failures.length === 0 ? '' : `; first failure: ${JSON.stringify(o.failures[0])}`),
     )
   }
 
-  it('100 cycles, each freeze longer than idleTimeoutMs: 0 failed invocations, 0 server connections left', async () => {
-    const app = `${APP}-long`
-    const IDLE_TIMEOUT_MS = 20
-    const fn = await start(app, { LAZYDB_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) })
-    const o = await cycles(fn, app, 100, async () => {
-      await dropped()
-      await sleep(IDLE_TIMEOUT_MS + 5)
-    })
-    print('freeze > idleTimeoutMs', 100, o)
-    expect(o.failures).toEqual([])
-    // Each thaw finds the connection stale (idle past the timeout; the timers did not run while
-    // frozen) and replaces it before use: one new driver client per cycle, no error.
-    expect(o.last.stats.databases.default).toMatchObject({ connects: 101, errors: 0 })
-    expect(o.last.stats.invocations).toMatchObject({ total: 101, cold: 1 })
-    expect(o.maxServerConnections).toBeLessThanOrEqual(1)
-    expect(o.last.closes.filter((r) => r !== 'idle' && r !== 'stale')).toEqual([])
-    const report = await fn.shutdown()
-    expect(report?.error).toBeUndefined()
-    expect(await waitForConnectionCount(0, app)).toBe(0)
-  })
+  /** `count` invocations each taken in before a freeze and run on thaw before any timer (see invokeAcrossFreeze). */
+  async function acrossFreezes(
+    fn: FrozenFunction,
+    app: string,
+    count: number,
+    holdMs: number,
+    during: () => Promise<void>,
+  ): Promise<Outcome> {
+    const first = await fn.invoke()
+    expect(first.error).toBeUndefined()
+    const failures: Outcome['failures'] = []
+    let last = first
+    let maxServerConnections = 0
+    const t0 = performance.now()
+    for (let cycle = 0; cycle < count; cycle++) {
+      last = await fn.invokeAcrossFreeze(holdMs, during)
+      if (last.error !== undefined) failures.push({ cycle, error: last.error })
+      if (cycle % 10 === 9) maxServerConnections = Math.max(maxServerConnections, await pgConnectionCount(app))
+    }
+    return { failures, last, maxServerConnections, ms: performance.now() - t0 }
+  }
+
+  // The idle timeout is 20 ms and each invocation is held 40 ms, across a freeze of at least that:
+  // when the invocation runs, the connection is idle past the timeout and its timer is due but has
+  // not run. Only the check on use (the stale check) can replace it, so every close must say 'stale'.
+  const IDLE_TIMEOUT_MS = 20
+  const HOLD_MS = 40
 
   it(
-    '20 cycles, each freeze longer than idleTimeoutMs with the socket left open: ' + 'the idle check alone replaces it',
+    '50 cycles, each freeze longer than idleTimeoutMs with the socket dropped, the next event taken in before ' +
+      'the thaw: the stale check replaces the connection before use every time',
     async () => {
-      // Nothing drops the socket, so only the idle timeout (not a dead socket) can retire it on thaw.
-      const app = `${APP}-open`
-      const IDLE_TIMEOUT_MS = 20
+      const app = `${APP}-long`
       const fn = await start(app, { LAZYDB_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) })
-      const o = await cycles(fn, app, 20, async () => {
-        await sleep(IDLE_TIMEOUT_MS + 10)
+      const o = await acrossFreezes(fn, app, 50, HOLD_MS, async () => {
+        await dropped()
+        await sleep(HOLD_MS + 5)
       })
-      print('freeze > idleTimeoutMs, socket open', 20, o)
+      print('freeze > idleTimeoutMs, event taken in before the thaw', 50, o)
       expect(o.failures).toEqual([])
-      expect(o.last.stats.databases.default).toMatchObject({ connects: 21, closes: 20, errors: 0 })
-      expect(o.last.closes.filter((r) => r !== 'idle' && r !== 'stale')).toEqual([])
+      expect(o.last.closes).toEqual(Array(50).fill('stale'))
+      expect(o.last.retries).toEqual([])
+      expect(o.last.stats.databases.default).toMatchObject({ connects: 51, closes: 50, errors: 0, retries: 0 })
+      expect(o.last.stats.invocations).toMatchObject({ total: 51, cold: 1 })
       expect(o.maxServerConnections).toBeLessThanOrEqual(1)
+      const report = await fn.shutdown()
+      expect(report?.error).toBeUndefined()
+      expect(await waitForConnectionCount(0, app)).toBe(0)
+    },
+  )
+
+  it(
+    '20 cycles, each freeze longer than idleTimeoutMs with the socket left open, the next event taken in ' +
+      'before the thaw: the idle age alone (checked on use) replaces it',
+    async () => {
+      // Nothing drops the socket, so only its idle age (not a dead socket) can retire it.
+      const app = `${APP}-open`
+      const fn = await start(app, { LAZYDB_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) })
+      const o = await acrossFreezes(fn, app, 20, HOLD_MS, () => sleep(HOLD_MS + 5))
+      print('freeze > idleTimeoutMs, socket open, event taken in before the thaw', 20, o)
+      expect(o.failures).toEqual([])
+      expect(o.last.closes).toEqual(Array(20).fill('stale'))
+      expect(o.last.stats.databases.default).toMatchObject({ connects: 21, closes: 20, errors: 0, retries: 0 })
+      expect(o.maxServerConnections).toBeLessThanOrEqual(1)
+      await fn.shutdown()
+      expect(await waitForConnectionCount(0, app)).toBe(0)
+    },
+  )
+
+  it(
+    '10 cycles, each freeze longer than idleTimeoutMs with the socket left open and no event waiting: ' +
+      'the idle timer closes it after the thaw, before the next invocation',
+    async () => {
+      const app = `${APP}-timer`
+      const fn = await start(app, { LAZYDB_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) })
+      const o = await cycles(fn, app, 10, async (frozen) => {
+        await sleep(IDLE_TIMEOUT_MS + 10)
+        expect(gateway.openConnections).toBe(1) // frozen: nothing closes it
+        frozen.thaw() // thawed here, with no event: the timer, due since the freeze, runs first …
+        for (let i = 0; i < 200 && gateway.openConnections > 0; i++) await sleep(5)
+        expect(gateway.openConnections).toBe(0) // … and closes the socket with no invocation running
+        await frozen.freeze() // cycles() thaws it again and sends the next invocation
+      })
+      print('freeze > idleTimeoutMs, socket open, thawed with no event', 10, o)
+      expect(o.failures).toEqual([])
+      expect(o.last.closes).toEqual(Array(10).fill('idle'))
+      expect(o.last.stats.databases.default).toMatchObject({ connects: 11, closes: 10, errors: 0, retries: 0 })
       await fn.shutdown()
       expect(await waitForConnectionCount(0, app)).toBe(0)
     },
@@ -138,7 +196,10 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
       const o = await cycles(fn, app, 100, dropped)
       print('freeze < idleTimeoutMs', 100, o)
       expect(o.failures).toEqual([])
-      expect(o.last.stats.databases.default!.errors).toBe(0)
+      // Found before use: no statement went into the dead socket to be retried, nothing counted as an error,
+      // and whatever lazydb replaced it replaced as stale (the Pool replaces a lone dead connection itself).
+      expect(o.last.stats.databases.default).toMatchObject({ errors: 0, retries: 0 })
+      expect(o.last.closes.filter((r) => r !== 'stale')).toEqual([])
       expect(o.maxServerConnections).toBeLessThanOrEqual(1)
       await fn.shutdown()
       expect(await waitForConnectionCount(0, app)).toBe(0)
@@ -168,6 +229,7 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
     await expect.poll(() => gateway.openConnections).toBe(0)
     expect(await waitForConnectionCount(0, `${APP}-long`)).toBe(0)
     expect(await waitForConnectionCount(0, `${APP}-open`)).toBe(0)
+    expect(await waitForConnectionCount(0, `${APP}-timer`)).toBe(0)
     expect(await waitForConnectionCount(0, `${APP}-short`)).toBe(0)
     expect(await waitForConnectionCount(0, `${APP}-queued`)).toBe(0)
   })

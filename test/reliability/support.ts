@@ -51,6 +51,13 @@ export interface ChildReport {
 export interface FrozenFunction {
   /** Sends one invocation (read by the child once it runs) and resolves with its report. */
   invoke(event?: { sql?: string }): Promise<ChildReport>
+  /**
+   * One invocation taken in before a freeze and run on thaw before any timer: the child receives it
+   * and holds its thread for `holdMs`; meanwhile this freezes the child (SIGSTOP), runs `during`
+   * (the far side acts, time passes), and thaws it (SIGCONT). The hold ends during the freeze, so on
+   * thaw the invocation runs at once, in the same turn, with the idle timer due but not yet run.
+   */
+  invokeAcrossFreeze(holdMs: number, during: () => Promise<void>, event?: { sql?: string }): Promise<ChildReport>
   /** SIGSTOP, resolving once the kernel reports the process stopped (the signal is asynchronous). */
   freeze(): Promise<void>
   /** SIGCONT. */
@@ -101,6 +108,7 @@ export async function startFrozenFunction(env: Record<string, string>): Promise<
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const replies = new Map<number, (reply: ChildReport) => void>()
+  const holding = new Map<number, () => void>()
   let nextId = 0
   let frozen = false
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -109,14 +117,20 @@ export async function startFrozenFunction(env: Record<string, string>): Promise<
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject)
     child.once('exit', (code) => reject(new Error(`the child exited with ${code}`)))
-    child.on('message', (message: ChildReport & { ready?: boolean }) => {
+    child.on('message', (message: ChildReport & { ready?: boolean; holding?: boolean }) => {
       if (message.ready) return resolve()
+      if (message.holding) {
+        holding.get(message.id)?.()
+        holding.delete(message.id)
+        return
+      }
       replies.get(message.id)?.(message)
       replies.delete(message.id)
     })
   })
-  const send = (message: object): Promise<ChildReport> => {
+  const send = (message: object, onHolding?: () => void): Promise<ChildReport> => {
     const id = ++nextId
+    if (onHolding !== undefined) holding.set(id, onHolding)
     const reply = new Promise<ChildReport>((resolve, reject) => {
       replies.set(id, resolve)
       setTimeout(() => reject(new Error(`message ${id} got no reply in 15 s`)), 15_000).unref()
@@ -124,17 +138,32 @@ export async function startFrozenFunction(env: Record<string, string>): Promise<
     child.send({ id, ...message })
     return reply
   }
+  async function freeze(): Promise<void> {
+    child.kill('SIGSTOP')
+    frozen = true
+    for (let i = 0; i < 1000 && processState(child.pid!) !== 'T'; i++) await sleep(1)
+  }
+  function thaw(): void {
+    child.kill('SIGCONT')
+    frozen = false
+  }
   return {
     invoke: (event = {}) => send({ op: 'invoke', event }),
-    async freeze() {
-      child.kill('SIGSTOP')
-      frozen = true
-      for (let i = 0; i < 1000 && processState(child.pid!) !== 'T'; i++) await sleep(1)
+    async invokeAcrossFreeze(holdMs, during, event = {}) {
+      let taken!: () => void
+      const held = new Promise<void>((resolve) => (taken = resolve))
+      const reply = send({ op: 'invoke', event, holdMs }, taken)
+      await held
+      await freeze()
+      try {
+        await during()
+      } finally {
+        thaw()
+      }
+      return reply
     },
-    thaw() {
-      child.kill('SIGCONT')
-      frozen = false
-    },
+    freeze,
+    thaw,
     async shutdown() {
       if (gone) return undefined
       if (frozen) child.kill('SIGCONT')

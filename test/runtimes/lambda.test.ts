@@ -5,6 +5,7 @@
 // SIGCONT, while the far side drops the idle socket.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fork, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import lambdaLocal from 'lambda-local'
 import type { Registry } from '@lazydb/core'
@@ -134,14 +135,23 @@ describe.skipIf(!pgUp)('AWS Lambda freeze harness (child process, SIGSTOP/SIGCON
     stats: Stats
   }
 
-  function invoke(event: unknown): Promise<Reply> {
+  const holding = new Map<number, () => void>()
+
+  function invoke(event: unknown, holdMs?: number, onHolding?: () => void): Promise<Reply> {
     const id = ++nextId
     const reply = new Promise<Reply>((resolve, reject) => {
       replies.set(id, resolve)
       setTimeout(() => reject(new Error(`invocation ${id} got no reply in 10 s`)), 10_000).unref()
     })
-    child.send({ id, event })
+    if (onHolding !== undefined) holding.set(id, onHolding)
+    child.send({ id, event, holdMs })
     return reply
+  }
+
+  /** Frozen until the child's state letter says stopped (SIGSTOP is asynchronous). */
+  async function freeze(): Promise<void> {
+    child.kill('SIGSTOP')
+    for (let i = 0; i < 1000 && !/\) T /.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8')); i++) await sleep(1)
   }
 
   beforeAll(async () => {
@@ -159,8 +169,13 @@ describe.skipIf(!pgUp)('AWS Lambda freeze harness (child process, SIGSTOP/SIGCON
     await new Promise<void>((resolve, reject) => {
       child.once('error', reject)
       child.once('exit', (code) => reject(new Error(`the harness exited with ${code}`)))
-      child.on('message', (message: Reply & { ready?: boolean }) => {
+      child.on('message', (message: Reply & { ready?: boolean; holding?: boolean }) => {
         if (message.ready) return resolve()
+        if (message.holding) {
+          holding.get(message.id)?.()
+          holding.delete(message.id)
+          return
+        }
         replies.get(message.id)?.(message)
         replies.delete(message.id)
       })
@@ -217,8 +232,8 @@ describe.skipIf(!pgUp)('AWS Lambda freeze harness (child process, SIGSTOP/SIGCON
   )
 
   it(
-    'a freeze longer than the idle timeout with the socket still open: ' +
-      'the idle timeout alone closes it, and the next invocation reconnects',
+    'a freeze longer than the idle timeout with the socket still open, thawed with no event waiting: ' +
+      'the idle timer closes it before the next invocation, which reconnects',
     async () => {
       gateway.resetCounters()
       const before = await invoke(httpEvent('GET', '/notes'))
@@ -226,15 +241,49 @@ describe.skipIf(!pgUp)('AWS Lambda freeze harness (child process, SIGSTOP/SIGCON
       const { connects, closes } = before.stats.databases.default!
       expect(gateway.openConnections).toBe(1)
 
-      // Nothing drops the socket: only the idle timeout, checked on thaw (timers stopped while frozen), can retire it.
-      child.kill('SIGSTOP')
+      // Nothing drops the socket; timers stop while frozen, so it is still open at the thaw …
+      await freeze()
       await sleep(IDLE_TIMEOUT_MS * 2)
       expect(gateway.openConnections).toBe(1)
       child.kill('SIGCONT')
+      // … and with no invocation waiting, the idle timer (due since the freeze) closes it.
+      await expect.poll(() => gateway.openConnections, { timeout: 2000 }).toBe(0)
 
       const after = await invoke(httpEvent('GET', '/notes'))
       expect(after.error).toBeUndefined()
       expect(after.result!.statusCode).toBe(200)
+      expect(after.stats.databases.default).toMatchObject({ connects: connects + 1, closes: closes + 1, errors: 0 })
+      expect(gateway.connectionsOpened).toBe(1)
+      await expect.poll(() => gateway.openConnections).toBe(1)
+    },
+  )
+
+  it(
+    'a freeze longer than the idle timeout with the socket still open, the next event taken in before the ' +
+      'thaw: the stale check replaces the connection before the invocation uses it',
+    async () => {
+      gateway.resetCounters()
+      const before = await invoke(httpEvent('GET', '/notes'))
+      expect(before.error).toBeUndefined()
+      const { connects, closes } = before.stats.databases.default!
+      expect(gateway.openConnections).toBe(1)
+
+      // The child takes the event in and holds its thread (no timer runs) while it is frozen past the
+      // idle timeout; on thaw the invocation runs first, with the idle timer due but not yet run.
+      let taken!: () => void
+      const held = new Promise<void>((resolve) => (taken = resolve))
+      const reply = invoke(httpEvent('GET', '/notes'), IDLE_TIMEOUT_MS, taken)
+      await held
+      await freeze()
+      await sleep(IDLE_TIMEOUT_MS * 2)
+      expect(gateway.openConnections).toBe(1)
+      child.kill('SIGCONT')
+      const after = await reply
+
+      expect(after.error).toBeUndefined()
+      expect(after.result!.statusCode).toBe(200)
+      // Replaced by the invocation itself: a new driver client and the old one closed, both counted in
+      // the reply sent right after the call — the idle timer's re-armed wait (300 ms) has not run out yet.
       expect(after.stats.databases.default).toMatchObject({ connects: connects + 1, closes: closes + 1, errors: 0 })
       expect(gateway.connectionsOpened).toBe(1)
       await expect.poll(() => gateway.openConnections).toBe(1)
