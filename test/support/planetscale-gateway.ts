@@ -15,9 +15,12 @@
 // - A pinned connection that dies (killServerConnections) loses the transaction: that statement
 //   fails, then every statement but ROLLBACK fails (COMMIT too, then the session is clear), as
 //   Vitess answers for a transaction it no longer has. Outside transactions, a statement that
-//   hits a dead pool connection is retried once on a fresh one, as vttablet does.
+//   hits a dead pool connection is retried once on a fresh one, as vttablet does, unless
+//   `reconnect: false`: then the gateway answers with the lost connection (errno 2013) and any
+//   recovery is the client's (a suite that tests lazydb's recovery turns the gateway's off).
+// - refuse(true) stops listening (a failover: the endpoint is briefly unreachable) until refuse(false).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import mysql from 'mysql2/promise'
 import type { FieldPacket, PoolConnection, ResultSetHeader } from 'mysql2/promise'
 import { setupMariadb } from './mariadb.js'
@@ -34,6 +37,11 @@ export interface PlanetscaleGatewayOptions {
   delayMs?: number
   /** Server and credentials (also the only Basic-auth pair accepted); default: setupMariadb(). */
   mysql?: GatewayMysqlOptions
+  /**
+   * Retry a statement outside a transaction once on a fresh MySQL connection when its pooled one
+   * died under it, as vttablet does (default true). Off, the client gets errno 2013 instead.
+   */
+  reconnect?: boolean
 }
 export interface PlanetscaleGateway {
   readonly port: number
@@ -48,6 +56,14 @@ export interface PlanetscaleGateway {
   resetCounters(): void
   /** `KILL CONNECTION` the server side of the gateway's connections; resolves once mysql2 saw them close. */
   killServerConnections(which?: 'all' | 'pinned' | 'pool'): Promise<number>
+  /** Statements the gateway re-ran on a fresh MySQL connection after their pooled one died (see `reconnect`). */
+  readonly reconnects: number
+  /**
+   * While on, the endpoint does not listen and its keep-alive connections are cut: fetch fails with
+   * ECONNREFUSED before any request byte is sent. Resolves once the listener has closed (on) or
+   * listens again on the same port (off).
+   */
+  refuse(on: boolean): Promise<void>
   close(): Promise<void>
 }
 
@@ -170,6 +186,10 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
   })
   const sessions = new Map<string, Session>()
   let roundTrips = 0
+  let reconnects = 0
+  let refusing = false
+  const sockets = new Set<Socket>()
+  const reconnect = options.reconnect ?? true
   let nextSession = 0
   const typeCast = (field: { buffer(): Buffer | null }) => field.buffer() // the raw text-protocol bytes
 
@@ -188,7 +208,10 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
       return [result, fields, conn]
     } catch (err) {
       if (!s.conn) isConnectionError(err as SqlError) ? conn.destroy() : conn.release()
-      if (!s.conn && retry && isConnectionError(err as SqlError)) return run(s, sql, false)
+      if (!s.conn && retry && reconnect && isConnectionError(err as SqlError)) {
+        reconnects++
+        return run(s, sql, false)
+      }
       throw err
     }
   }
@@ -291,6 +314,11 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
       res.end(JSON.stringify({ error: { code: 'internal', message: err.message } }))
     })
   })
+  server.on('connection', (socket: Socket) => {
+    if (refusing) return void socket.destroy()
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as AddressInfo).port
   const pinned = () => new Set([...sessions.values()].flatMap((s) => (s.conn ? [s.conn.connection] : [])))
@@ -306,6 +334,26 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
     pinnedSessions: () => pinned().size,
     resetCounters: () => {
       roundTrips = 0
+      reconnects = 0
+    },
+    get reconnects() {
+      return reconnects
+    },
+    refuse(on) {
+      if (on === refusing) return Promise.resolve()
+      refusing = on
+      if (on) {
+        const closed = new Promise<void>((resolve) => server.close(() => setImmediate(resolve)))
+        for (const socket of sockets) socket.destroy() // fetch would go on using its keep-alive connections
+        return closed
+      }
+      return new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, '127.0.0.1', () => {
+          server.off('error', reject)
+          resolve()
+        })
+      })
     },
     async killServerConnections(which = 'all') {
       const held = pinned()
@@ -317,8 +365,9 @@ export async function startPlanetscaleGateway(options: PlanetscaleGatewayOptions
       return victims.length
     },
     async close() {
+      refusing = true
       server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
+      await new Promise((resolve) => (server.listening ? server.close(resolve) : resolve(undefined)))
       for (const s of sessions.values()) s.conn?.destroy()
       sessions.clear()
       await pool.end()
