@@ -124,11 +124,30 @@ describe('driver factories', () => {
   })
 
   it('still builds with the options left out or given as an object', () => {
-    expect(() => [
-      planetscale('mysql://u@host.example/db'),
-      libsql(':memory:', {}),
-      neon(url, { driver: 'neon-ws' }),
-    ]).not.toThrow()
+    const built = {
+      ps: planetscale('mysql://u@host.example/db'),
+      mem: libsql(':memory:', {}),
+      ws: neon(url, { driver: 'neon-ws' }),
+      http: neon(url),
+    }
+    // Each factory gives the database it was asked for: its driver (an option given as an object
+    // applies), its URL, no client yet — and a registry takes it as it is.
+    expect(Object.values(built).map((db) => [db.driver, db.url, db.isConnected])).toEqual([
+      ['planetscale', 'mysql://u@host.example/db', false],
+      ['libsql', ':memory:', false],
+      ['neon-ws', url, false],
+      ['neon-http', url, false],
+    ])
+    const { mem, ...extra } = built
+    const registry = new Registry({ database: mem, extra, platform: 'cloudflare', warn: false })
+    expect(registry.database).toBe(mem)
+    expect(registry.extra).toEqual(extra)
+    expect(Object.entries(registry.stats().databases).map(([name, d]) => [name, d.driver, d.scope])).toEqual([
+      ['default', 'libsql', 'warm'],
+      ['ps', 'planetscale', 'warm'],
+      ['ws', 'neon-ws', 'request'], // a socket on Workers is request-scoped
+      ['http', 'neon-http', 'warm'],
+    ])
   })
 })
 

@@ -153,46 +153,202 @@ describe('bad input to every public function gives a LazyDbError with the fix', 
   const registry = new Registry({ database: ':memory:', warn: false })
   const db = registry.database
 
+  // Each case: the code, what the message must say is wrong (naming the option or value and what it
+  // got), and the fix it must give — a concrete thing to write, not just "invalid".
   it.each([
-    ['new Registry(null)', () => new Registry(null as never)],
-    ['new Registry("x")', () => new Registry('file:x' as never)],
-    ['extra: []', () => new Registry({ database: ':memory:', extra: [] as never })],
-    ['on: { nope }', () => new Registry({ database: ':memory:', on: { nope: () => 1 } as never })],
-    ['on.warning: 1', () => new Registry({ database: ':memory:', on: { warning: 1 as never } })],
-    ['warn: "no"', () => new Registry({ database: ':memory:', warn: 'no' as never })],
-    ['idleTimeoutMs: -1', () => new Registry({ database: ':memory:', idleTimeoutMs: -1 })],
-    ['retry: { attempts: 0 }', () => new Registry({ database: ':memory:', retry: { attempts: 0 } })],
-    ['retry: { often: 1 }', () => new Registry({ database: ':memory:', retry: { often: 1 } as never })],
-    ['platform: "mars"', () => new Registry({ database: ':memory:', platform: 'mars' as never })],
-    ['fromEnv(5)', () => Registry.fromEnv(5 as never)],
-    ['using("")', () => registry.using('')],
-    ['using(5)', () => registry.using(5 as never)],
-    ['using(undefined, 5)', () => registry.using(undefined, 5 as never)],
-    ['handler(registry, 1)', () => handler(registry, 1 as never)],
-    ['libsql(undefined)', () => libsql(undefined as never)],
-  ])('%s', (_label, call) => {
+    [
+      'new Registry(null)',
+      () => new Registry(null as never),
+      'CONFIG_INVALID',
+      /new Registry\(\) expects an options object \(got null\)/,
+      /Pass \{ database: process\.env\.DATABASE_URL/,
+    ],
+    [
+      'new Registry("x")',
+      () => new Registry('file:x' as never),
+      'CONFIG_INVALID',
+      /new Registry\(\) expects an options object \(got a string\)/,
+      /Pass \{ database: /,
+    ],
+    [
+      'extra: []',
+      () => new Registry({ database: ':memory:', extra: [] as never }),
+      'CONFIG_INVALID',
+      /extra must be an object of named databases \(got an array\)/,
+      /Pass \{ extra: \{ analytics: /,
+    ],
+    [
+      'on: { nope }',
+      () => new Registry({ database: ':memory:', on: { nope: () => 1 } as never }),
+      'CONFIG_INVALID',
+      /unknown hook "on\.nope"/,
+      /Use connect, close, query, retry, warning, error/,
+    ],
+    [
+      'on.warning: 1',
+      () => new Registry({ database: ':memory:', on: { warning: 1 as never } }),
+      'CONFIG_INVALID',
+      /on\.warning must be a function \(got number\)/,
+      /Pass on: \{ warning: \(event\) => /,
+    ],
+    [
+      'warn: "no"',
+      () => new Registry({ database: ':memory:', warn: 'no' as never }),
+      'CONFIG_INVALID',
+      /warn must be a boolean \(got a string\)/,
+      /Pass warn: false/,
+    ],
+    [
+      'idleTimeoutMs: -1',
+      () => new Registry({ database: ':memory:', idleTimeoutMs: -1 }),
+      'CONFIG_INVALID',
+      /idleTimeoutMs must be a number of milliseconds ≥ 0, at most 2147483647 .*\(got -1\)/,
+      /Pass e\.g\. idleTimeoutMs: 60000/,
+    ],
+    [
+      'retry: { attempts: 0 }',
+      () => new Registry({ database: ':memory:', retry: { attempts: 0 } }),
+      'CONFIG_INVALID',
+      /retry\.attempts must be a whole number ≥ 1 \(got 0\)/,
+      /Pass e\.g\. retry: \{ attempts: 10 \}/,
+    ],
+    [
+      'retry: { often: 1 }',
+      () => new Registry({ database: ':memory:', retry: { often: 1 } as never }),
+      'CONFIG_INVALID',
+      /unknown retry option "often"/,
+      /Use attempts, baseDelayMs, maxDelayMs, totalMs/,
+    ],
+    [
+      'platform: "mars"',
+      () => new Registry({ database: ':memory:', platform: 'mars' as never }),
+      'CONFIG_INVALID',
+      /unknown platform "mars"/,
+      /Use one of cloudflare, vercel-edge, vercel-node, aws-lambda, netlify, node, unknown/,
+    ],
+    [
+      'fromEnv(5)',
+      () => Registry.fromEnv(5 as never),
+      'CONFIG_INVALID',
+      /Registry\.fromEnv\(\) found no environment/,
+      /Pass the env object your platform gives you: Registry\.fromEnv\(env\)/,
+    ],
+    [
+      'using("")',
+      () => registry.using(''),
+      'INVALID_ARGUMENT',
+      /using: the name must be a non-empty string \(got an empty string\)/,
+      /Call using\(\) for the default database or using\("name"\)/,
+    ],
+    [
+      'using(5)',
+      () => registry.using(5 as never),
+      'INVALID_ARGUMENT',
+      /using: the name must be a non-empty string \(got number\)/,
+      /Call using\(\) for the default database/,
+    ],
+    [
+      'using(undefined, 5)',
+      () => registry.using(undefined, 5 as never),
+      'INVALID_ARGUMENT',
+      /using: options must be an object \(got number\)/,
+      /Pass \{ schema: 'name' \} or nothing/,
+    ],
+    [
+      'handler(registry, 1)',
+      () => handler(registry, 1 as never),
+      'INVALID_ARGUMENT',
+      /handler: the second argument must be your function \(got number\)/,
+      /Call handler\(registry, async \(req\) => /,
+    ],
+    [
+      'libsql(undefined)',
+      () => libsql(undefined as never),
+      'CONFIG_INVALID',
+      /"url" must be a non-empty string \(got undefined\)/,
+      /Set url to the connection URL/,
+    ],
+  ] as const)('%s', (_label, call, code, problem, fix) => {
     const error = thrown(call)
-    expect(error.code).toMatch(/^(CONFIG_INVALID|INVALID_ARGUMENT)$/)
-    expect(error.message.length).toBeGreaterThan(20)
+    expect(error.code).toBe(code)
+    expect(error.message).toMatch(problem)
+    expect(error.message).toMatch(fix)
+    // The problem comes first, then the fix, as one readable sentence pair.
+    expect(error.message.search(problem)).toBeLessThan(error.message.search(fix))
   })
 
   it.each([
-    ['query(5)', () => db.query(5 as never)],
-    ['query(text, "x")', () => db.query('select 1', 'x' as never)],
-    ['query(text, null)', () => db.query('select 1', null as never)],
-    ['sql("x")', () => db.sql('select 1' as never)],
-    ['batch("x")', () => db.batch('x' as never)],
-    ['batch([1])', () => db.batch([1 as never])],
-    ['transaction(1)', () => db.transaction(1 as never)],
-    ['transaction(fn, { isolationLevel })', () => db.transaction(async () => 1, { isolationLevel: 'chaos' as never })],
-    ['transaction(fn, { readOnly: 1 })', () => db.transaction(async () => 1, { readOnly: 1 as never })],
-    ['disconnect(5)', () => registry.disconnect(5 as never)],
-  ])('%s rejects', async (_label, call) => {
+    [
+      'query(5)',
+      () => db.query(5 as never),
+      /query: the SQL text must be a string \(got number\)/,
+      /Call query\('select …', \[params\]\)/,
+    ],
+    [
+      'query(text, "x")',
+      () => db.query('select 1', 'x' as never),
+      /query: params must be an array or an object of named values \(got a string\)/,
+      /Pass \[a, b\] for \$1\/\? placeholders or \{ name: value \} for :name/,
+    ],
+    [
+      'query(text, null)',
+      () => db.query('select 1', null as never),
+      /query: params must be an array or an object of named values \(got null\)/,
+      /Pass \[a, b\]/,
+    ],
+    [
+      'sql("x")',
+      () => db.sql('select 1' as never),
+      /sql: it is a tagged template, not a function/,
+      /Write db\.sql`select \* from t where id = \$\{id\}` \(no parentheses\)/,
+    ],
+    [
+      'batch("x")',
+      () => db.batch('x' as never),
+      /batch: expected an array of \{ text, params\? \} \(got a string\)/,
+      /Call batch\(\[\{ text: 'insert …', params: \[1\] \}\]\)/,
+    ],
+    [
+      'batch([1])',
+      () => db.batch([1 as never]),
+      /batch: statement 0 must be \{ text: string, params\?: array \| object \} \(got number\)/,
+      /Give every statement a text string/,
+    ],
+    [
+      'transaction(1)',
+      () => db.transaction(1 as never),
+      /transaction: expected a function \(got number\)/,
+      /Pass an async function: db\.transaction\(async \(tx\) => /,
+    ],
+    [
+      'transaction(fn, { isolationLevel })',
+      () => db.transaction(async () => 1, { isolationLevel: 'chaos' as never }),
+      /transaction: unknown isolationLevel "chaos"/,
+      /Use one of read uncommitted, read committed, repeatable read, serializable/,
+    ],
+    [
+      'transaction(fn, { readOnly: 1 })',
+      () => db.transaction(async () => 1, { readOnly: 1 as never }),
+      /transaction: readOnly must be a boolean/,
+      /Pass readOnly: true or leave it out/,
+    ],
+    [
+      'disconnect(5)',
+      () => registry.disconnect(5 as never),
+      /disconnect: options must be an object \(got number\)/,
+      /Pass \{ force: true \} or nothing/,
+    ],
+  ] as const)('%s rejects', async (_label, call, problem, fix) => {
     const error = await Promise.resolve()
       .then(call)
       .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(LazyDbError)
-    expect((error as LazyDbError).code).toBe('INVALID_ARGUMENT')
+    const e = error as LazyDbError
+    expect(e.code).toBe('INVALID_ARGUMENT')
+    expect(e.message).toMatch(problem)
+    expect(e.message).toMatch(fix)
+    // Nothing ran: the database was never opened for a call refused on its arguments.
+    expect(registry.stats().databases.default).toMatchObject({ connects: 0, queries: 0 })
   })
 })
 

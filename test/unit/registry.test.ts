@@ -149,12 +149,51 @@ describe('Registry', () => {
   })
 
   it('reports platform, invocations and per-database stats', async () => {
-    const registry = new Registry({ database: fileUrl(), platform: 'aws-lambda', warn: false })
-    expect(registry.stats()).toMatchObject({
+    // A fresh process as far as lazydb can tell, so the first invocation here is the cold one.
+    delete (globalThis as Record<symbol, unknown>)[Symbol.for('lazydb.cold-start-seen')]
+    vi.resetModules()
+    const fresh = await import('@lazydb/core')
+    const registry = new fresh.Registry({
+      database: fileUrl(),
+      extra: { audit: fileUrl() },
       platform: 'aws-lambda',
-      invocations: { total: 0 },
-      databases: { default: { driver: 'libsql', scope: 'warm' } },
+      warn: false,
     })
+    const none = { connects: 0, closes: 0, queries: 0, errors: 0, retries: 0 }
+    expect(registry.stats()).toEqual({
+      platform: 'aws-lambda',
+      invocations: { total: 0, cold: 0 },
+      databases: {
+        default: { driver: 'libsql', scope: 'warm', ...none },
+        audit: { driver: 'libsql', scope: 'warm', ...none },
+      },
+    })
+    // Per invocation: a query and a two-statement batch on default, a query on audit; the second
+    // invocation also runs a failing statement on default.
+    const invoke = fresh.handler(registry, async (fail: boolean) => {
+      await registry.database.query('select 1')
+      await registry.database.batch([{ text: 'select 1' }, { text: 'select 2' }])
+      if (fail) await registry.database.query('select * from no_such_table').catch(() => undefined)
+      await registry.using('audit').query('select 1')
+    })
+    await invoke(false)
+    await invoke(true)
+    await invoke(false)
+    expect(registry.stats()).toEqual({
+      platform: 'aws-lambda',
+      invocations: { total: 3, cold: 1 },
+      databases: {
+        default: { driver: 'libsql', scope: 'warm', connects: 1, closes: 0, queries: 10, errors: 1, retries: 0 },
+        audit: { driver: 'libsql', scope: 'warm', connects: 1, closes: 0, queries: 3, errors: 0, retries: 0 },
+      },
+    })
+    await registry.disconnect()
+    expect(registry.stats().databases).toMatchObject({ default: { closes: 1 }, audit: { closes: 1 } })
+    // A copy of the stats, not a live view.
+    const snapshot = registry.stats()
+    await registry.database.query('select 1')
+    expect(snapshot.databases.default!.queries).toBe(10)
+    await registry.disconnect()
   })
 })
 
