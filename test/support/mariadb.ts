@@ -4,6 +4,7 @@
 import { connect as netConnect } from 'node:net'
 import mysql from 'mysql2/promise'
 import type { Connection, ConnectionOptions } from 'mysql2/promise'
+import { underCi } from './ci.js'
 
 export const MARIADB_SOCKET = '/run/mysqld/mysqld.sock'
 export const MARIADB_START_COMMAND =
@@ -55,13 +56,14 @@ export async function mariadbAvailable(where = MARIADB_LOCATION): Promise<boolea
 }
 
 /**
- * For `describe.skipIf(!(await requireMariadb()))`: true when MariaDB runs; under CI
- * (`CI=true`) a missing server is an error, elsewhere it logs how to start it and returns false.
+ * For `describe.skipIf(!(await requireMariadb()))`: true when MariaDB runs; under CI (CI set to
+ * anything but "", "false" or "0": see underCi) a missing server is an error, elsewhere it logs how
+ * to start it and returns false.
  */
 export async function requireMariadb(where = MARIADB_LOCATION): Promise<boolean> {
   if (await mariadbAvailable(where)) return true
   const howTo = `start it with: ${MARIADB_START_COMMAND} (then wait on \`mysqladmin ping --silent\`)`
-  if (process.env.CI === 'true') {
+  if (underCi()) {
     throw new Error(
       `MariaDB is required under CI but is not reachable on ${where.socket} or 127.0.0.1:${where.port}; ${howTo}`,
     )

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { underCi } from './ci.js'
 
 /** The local PostgreSQL 15 (trust auth). */
 export const PG_HOST = '127.0.0.1'
@@ -50,14 +51,15 @@ export async function postgresAvailable(url = PG_URL): Promise<boolean> {
 }
 
 /**
- * True when PostgreSQL is up. Under CI a missing server is an error; elsewhere a message is
- * printed and false returned so tests can skip (`describe.skipIf(!ok)`, `ctx.skip()`).
+ * True when PostgreSQL is up. Under CI (CI set to anything but "", "false" or "0": see underCi) a
+ * missing server is an error; elsewhere a message is printed and false returned so tests can skip
+ * (`describe.skipIf(!ok)`, `ctx.skip()`).
  */
 export async function requirePostgres(url = PG_URL): Promise<boolean> {
   if (await postgresAvailable(url)) return true
   const { host } = new URL(url)
   const what = `PostgreSQL on ${host} (trust auth, user postgres, database test)`
-  if (process.env.CI === 'true') {
+  if (underCi()) {
     throw new Error(`${what} is required under CI but is not reachable. Start it with: ${PG_START_COMMAND}`)
   }
   console.warn(`Skipping tests that need ${what}: it is not reachable. Start it with: ${PG_START_COMMAND}`)
