@@ -31,6 +31,8 @@ interface Outcome {
   last: ChildReport
   maxServerConnections: number
   ms: number
+  /** The longest the child ran idle between two invocations (see ChildReport.gapMs). */
+  maxGapMs: number
 }
 
 describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while the function is frozen', () => {
@@ -74,7 +76,7 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
       if (last.error !== undefined) failures.push({ cycle, error: last.error })
       if (cycle % 10 === 9) maxServerConnections = Math.max(maxServerConnections, await pgConnectionCount(app))
     }
-    return { failures, last, maxServerConnections, ms: performance.now() - t0 }
+    return { failures, last, maxServerConnections, ms: performance.now() - t0, maxGapMs: 0 }
   }
 
   async function dropped(): Promise<void> {
@@ -91,16 +93,21 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
         `failed invocations: ${o.failures.length}, ` +
         `driver clients created: ${s.connects}, closed: ${JSON.stringify(reasons)}, ` +
         `retries: ${s.retries}, errors: ${s.errors}, max server connections: ${o.maxServerConnections}` +
+        (o.maxGapMs > 0 ? `, longest idle run between invocations: ${o.maxGapMs.toFixed(1)} ms` : '') +
         (o.failures.length === 0 ? '' : `; first failure: ${JSON.stringify(o.failures[0])}`),
     )
   }
 
-  /** `count` invocations each taken in before a freeze and run on thaw before any timer (see invokeAcrossFreeze). */
+  /**
+   * `count` invocations, each taken in before a freeze and run on thaw before any timer (see
+   * invokeAcrossFreeze); `during` runs while the child is frozen. The next invocation is sent as soon
+   * as the last replied (server connections are counted during the freezes), so the child runs idle
+   * between two invocations only for an IPC round trip: its idle timer cannot fire then.
+   */
   async function acrossFreezes(
     fn: FrozenFunction,
     app: string,
     count: number,
-    holdMs: number,
     during: () => Promise<void>,
   ): Promise<Outcome> {
     const first = await fn.invoke()
@@ -108,37 +115,42 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
     const failures: Outcome['failures'] = []
     let last = first
     let maxServerConnections = 0
+    let maxGapMs = 0
     const t0 = performance.now()
     for (let cycle = 0; cycle < count; cycle++) {
-      last = await fn.invokeAcrossFreeze(holdMs, during)
+      const frozenFor = sleep(HOLD_MS + 5) // the freeze outlasts the hold
+      last = await fn.invokeAcrossFreeze(HOLD_MS, async () => {
+        if (cycle % 10 === 9) maxServerConnections = Math.max(maxServerConnections, await pgConnectionCount(app))
+        await during()
+        await frozenFor
+      })
+      maxGapMs = Math.max(maxGapMs, last.gapMs ?? 0)
       if (last.error !== undefined) failures.push({ cycle, error: last.error })
-      if (cycle % 10 === 9) maxServerConnections = Math.max(maxServerConnections, await pgConnectionCount(app))
     }
-    return { failures, last, maxServerConnections, ms: performance.now() - t0 }
+    return { failures, last, maxServerConnections, ms: performance.now() - t0, maxGapMs }
   }
 
-  // The idle timeout is 20 ms and each invocation is held 40 ms, across a freeze of at least that:
+  // The idle timeout is 40 ms and each invocation is held 60 ms, across a freeze of at least that:
   // when the invocation runs, the connection is idle past the timeout and its timer is due but has
   // not run. Only the check on use (the stale check) can replace it, so every close must say 'stale'.
-  const IDLE_TIMEOUT_MS = 20
-  const HOLD_MS = 40
+  // The premise, checked: between two invocations the child ran idle for less than the timeout.
+  const IDLE_TIMEOUT_MS = 40
+  const HOLD_MS = 60
 
   it(
-    '50 cycles, each freeze longer than idleTimeoutMs with the socket dropped, the next event taken in before ' +
+    '30 cycles, each freeze longer than idleTimeoutMs with the socket dropped, the next event taken in before ' +
       'the thaw: the stale check replaces the connection before use every time',
     async () => {
       const app = `${APP}-long`
       const fn = await start(app, { LAZYDB_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) })
-      const o = await acrossFreezes(fn, app, 50, HOLD_MS, async () => {
-        await dropped()
-        await sleep(HOLD_MS + 5)
-      })
-      print('freeze > idleTimeoutMs, event taken in before the thaw', 50, o)
+      const o = await acrossFreezes(fn, app, 30, dropped)
+      print('freeze > idleTimeoutMs, event taken in before the thaw', 30, o)
+      expect(o.maxGapMs).toBeLessThan(IDLE_TIMEOUT_MS)
       expect(o.failures).toEqual([])
-      expect(o.last.closes).toEqual(Array(50).fill('stale'))
+      expect(o.last.closes).toEqual(Array(30).fill('stale'))
       expect(o.last.retries).toEqual([])
-      expect(o.last.stats.databases.default).toMatchObject({ connects: 51, closes: 50, errors: 0, retries: 0 })
-      expect(o.last.stats.invocations).toMatchObject({ total: 51, cold: 1 })
+      expect(o.last.stats.databases.default).toMatchObject({ connects: 31, closes: 30, errors: 0, retries: 0 })
+      expect(o.last.stats.invocations).toMatchObject({ total: 31, cold: 1 })
       expect(o.maxServerConnections).toBeLessThanOrEqual(1)
       const report = await fn.shutdown()
       expect(report?.error).toBeUndefined()
@@ -147,17 +159,18 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
   )
 
   it(
-    '20 cycles, each freeze longer than idleTimeoutMs with the socket left open, the next event taken in ' +
+    '15 cycles, each freeze longer than idleTimeoutMs with the socket left open, the next event taken in ' +
       'before the thaw: the idle age alone (checked on use) replaces it',
     async () => {
       // Nothing drops the socket, so only its idle age (not a dead socket) can retire it.
       const app = `${APP}-open`
       const fn = await start(app, { LAZYDB_IDLE_TIMEOUT_MS: String(IDLE_TIMEOUT_MS) })
-      const o = await acrossFreezes(fn, app, 20, HOLD_MS, () => sleep(HOLD_MS + 5))
-      print('freeze > idleTimeoutMs, socket open, event taken in before the thaw', 20, o)
+      const o = await acrossFreezes(fn, app, 15, async () => undefined)
+      print('freeze > idleTimeoutMs, socket open, event taken in before the thaw', 15, o)
+      expect(o.maxGapMs).toBeLessThan(IDLE_TIMEOUT_MS)
       expect(o.failures).toEqual([])
-      expect(o.last.closes).toEqual(Array(20).fill('stale'))
-      expect(o.last.stats.databases.default).toMatchObject({ connects: 21, closes: 20, errors: 0, retries: 0 })
+      expect(o.last.closes).toEqual(Array(15).fill('stale'))
+      expect(o.last.stats.databases.default).toMatchObject({ connects: 16, closes: 15, errors: 0, retries: 0 })
       expect(o.maxServerConnections).toBeLessThanOrEqual(1)
       await fn.shutdown()
       expect(await waitForConnectionCount(0, app)).toBe(0)

@@ -46,6 +46,8 @@ export interface ChildReport {
   }
   retries: { reason: string; attempt: number; delayMs: number }[]
   closes: string[]
+  /** How long the child ran idle (neither frozen nor holding) between its previous reply and this message. */
+  gapMs?: number
 }
 
 export interface FrozenFunction {
