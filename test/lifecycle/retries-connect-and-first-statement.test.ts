@@ -43,6 +43,7 @@ describe.skipIf(!pgUp)('a server unreachable at the first statement', () => {
     const url = pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })
     const registry = new Registry({
       database: neon(transport === 'neon-ws' ? `${url}&transport=ws` : url, {
+        transport: transport === 'neon-ws' ? 'ws' : 'http',
         fetchEndpoint: http.endpoint,
         wsProxy: ws.wsProxy,
         useSecureWebSocket: false,
