@@ -81,6 +81,10 @@ export function urlSecrets(url: string): string[] {
     if (colon >= 0 && colon < userinfo.length - 1) {
       user = userinfo.slice(0, colon)
       found.push(userinfo.slice(colon + 1))
+      // An unencoded "@" may end the password earlier than the last one does: each reading is a secret.
+      for (let at = userinfo.indexOf('@', colon + 1); at > colon + 1; at = userinfo.indexOf('@', at + 1)) {
+        found.push(userinfo.slice(colon + 1, at))
+      }
     }
     const strict = USERINFO.exec(url)
     if (strict?.[3]) found.push(strict[3])

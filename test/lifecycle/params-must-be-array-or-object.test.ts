@@ -34,6 +34,17 @@ describe('parameters must be an array or a plain object (embedded libSQL)', () =
     expect((await db.query('select ? as v', [1])).rows).toEqual([{ v: 1 }])
   })
 
+  it('named values (an object) for ? placeholders are INVALID_ARGUMENT, and the process goes on', async () => {
+    // libSQL's native binding panics (aborting the process) on an object of named values for a `?` statement.
+    expect(await codeOf(db.query('select ? as v', {}))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(db.query('select ? as v', { a: 1 }))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(db.transaction((tx) => tx.query('select ?1 as v', { a: 1 })))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(db.batch([{ text: 'select ? as v', params: { a: 1 } }]))).toBe('INVALID_ARGUMENT')
+    // A `?` inside a string or a comment is no placeholder: those run.
+    expect((await db.query("select '?' as v, :a as a -- ?", { a: 1 })).rows).toEqual([{ v: '?', a: 1 }])
+    expect((await db.query('select :a as v', { a: 2 })).rows).toEqual([{ v: 2 }])
+  })
+
   it('a Map in tx.query() or in a batch statement is INVALID_ARGUMENT', async () => {
     expect(await codeOf(db.transaction((tx) => tx.query('select ? as v', notParams(new Map()))))).toBe(
       'INVALID_ARGUMENT',

@@ -159,6 +159,22 @@ describe.skipIf(!pgUp)('freeze/thaw: the far side drops the idle socket while th
   )
 
   it(
+    '20 cycles, each freeze shorter than idleTimeoutMs (60 s) with the socket dropped, the next event taken in ' +
+      'before the thaw: the close that arrived during the freeze is read before the statement goes out',
+    async () => {
+      const app = `${APP}-short-held`
+      const fn = await start(app)
+      const o = await acrossFreezes(fn, app, 20, dropped)
+      print('freeze < idleTimeoutMs, socket dropped, event taken in before the thaw', 20, o)
+      expect(o.failures).toEqual([])
+      expect(o.last.stats.databases.default).toMatchObject({ errors: 0, retries: 0 })
+      expect(o.maxServerConnections).toBeLessThanOrEqual(1)
+      await fn.shutdown()
+      expect(await waitForConnectionCount(0, app)).toBe(0)
+    },
+  )
+
+  it(
     '15 cycles, each freeze longer than idleTimeoutMs with the socket left open, the next event taken in ' +
       'before the thaw: the idle age alone (checked on use) replaces it',
     async () => {

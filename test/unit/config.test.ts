@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { handler, LazyDbError, Registry, type WarningEvent } from '@lazydb/core'
 import { libsql } from '@lazydb/core/libsql'
 import { neon } from '@lazydb/core/neon'
-import { planetscale } from '@lazydb/core/planetscale'
+import { planetscale, planetscaleDriver } from '@lazydb/core/planetscale'
 import { exposed } from '../support/exposed.js'
 import { thrown } from '../support/thrown.js'
 
@@ -376,5 +376,31 @@ describe('a missing database value', () => {
     expect(thrown(() => neon('postgres://u@h/db', { transport: 'ws', driver: 'neon-http' })).code).toBe(
       'CONFIG_INVALID',
     )
+  })
+})
+
+describe('found by the seeded fuzz suite and the breakage runs', () => {
+  it('a password ended by an unencoded "@" (another "@" later) is masked in db.url', () => {
+    const registry = new Registry({ database: ':memory:', extra: { odd: 'postgres://$?:Zqaa0a0ASx@ @' } })
+    expect(registry.extra.odd.url).not.toContain('Zqaa0a0ASx')
+  })
+
+  it('neon-http whose derived endpoint cannot be fetched: CONNECT_FAILED, and the statement did not run', async () => {
+    const url = 'postgres://u:p@127.0.0.1:5999/db' // no fetchEndpoint: the driver derives one it cannot fetch
+    const registry = new Registry({ database: neon(url), retry: { totalMs: 100 }, warn: false })
+    const error = (await registry.database.query('select 1').catch((e: unknown) => e)) as LazyDbError
+    expect(error).toMatchObject({ code: 'CONNECT_FAILED', mayHaveRun: false })
+    await registry.disconnect()
+  })
+
+  it("MariaDB's per-user connection cap (errno 1226) is transient and never sent, like too many connections", () => {
+    const refusal = (errno: number) => ({
+      status: 200,
+      body: {},
+      message: `target: x.-.primary: vttablet: rpc error: code = ResourceExhausted desc = refused (errno ${errno}) ` +
+        '(sqlstate 42000)',
+    })
+    expect(planetscaleDriver.classify(refusal(1226))).toMatchObject({ errno: 1226, transient: true, notSent: true })
+    expect(planetscaleDriver.classify(refusal(1040))).toMatchObject({ errno: 1040, transient: true, notSent: true })
   })
 })

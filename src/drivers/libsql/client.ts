@@ -4,6 +4,7 @@ import type { DriverClient, DriverConfig, DriverTransaction } from '../contract.
 import { manualTransactionError, opensTransaction } from '../manual-transaction.js'
 import { nextTurn, SETTLE_AFTER_IDLE_MS } from '../settle-io.js'
 import { classifyLibsql } from './errors.js'
+import { hasPositionalPlaceholder, namedForPositional } from './placeholders.js'
 import { WriteTurns } from './write-turns.js'
 
 function toResult(rs: ResultSet): QueryResult {
@@ -21,18 +22,26 @@ function statement(text: string, params: Params | undefined): InStatement {
   return params === undefined ? text : { sql: text, args: params as InArgs }
 }
 
+/** Named parameters (an object) for a statement written with `?` abort the process in libSQL: refuse them first. */
+function checkNamed(text: string, params: Params | undefined, alias: string): void {
+  if (params !== undefined && !Array.isArray(params) && hasPositionalPlaceholder(text)) throw namedForPositional(alias)
+}
+
 class LibsqlTransaction implements DriverTransaction {
   readonly #tx: Transaction
   readonly #done: (() => void) | undefined
   readonly #embedded: boolean
+  readonly #alias: string
 
-  constructor(tx: Transaction, done: (() => void) | undefined, embedded: boolean) {
+  constructor(tx: Transaction, done: (() => void) | undefined, embedded: boolean, alias: string) {
     this.#tx = tx
     this.#done = done
     this.#embedded = embedded
+    this.#alias = alias
   }
 
   async query(text: string, params: Params | undefined): Promise<QueryResult> {
+    checkNamed(text, params, this.#alias)
     return toResult(await this.#tx.execute(statement(text, params)))
   }
 
@@ -99,6 +108,9 @@ export class LibsqlClient implements DriverClient {
 
   execute(text: string, params: Params | undefined): Promise<ResultSet> {
     if (opensTransaction(text)) return Promise.reject(manualTransactionError(this.#config, false))
+    if (params !== undefined && !Array.isArray(params) && hasPositionalPlaceholder(text)) {
+      return Promise.reject(namedForPositional(this.#config.alias))
+    }
     if (this.#turns?.busy === true) return this.#whileWriterOpen(text, params, this.#turns)
     const settling = this.#settle()
     if (settling === undefined) return this.raw.execute(statement(text, params))
@@ -124,6 +136,7 @@ export class LibsqlClient implements DriverClient {
   }
 
   async batch(statements: readonly Statement[]): Promise<QueryResult[]> {
+    for (const s of statements) checkNamed(s.text, s.params, this.#config.alias)
     const run = () =>
       this.raw.batch(
         statements.map((s) => statement(s.text, s.params)),
@@ -138,10 +151,11 @@ export class LibsqlClient implements DriverClient {
     await this.#settle()
     const mode = options?.readOnly === true ? 'read' : 'write'
     const turns = this.#turns
-    if (turns === undefined) return new LibsqlTransaction(await this.raw.transaction(mode), undefined, false)
+    const alias = this.#config.alias
+    if (turns === undefined) return new LibsqlTransaction(await this.raw.transaction(mode), undefined, false, alias)
     await turns.take()
     try {
-      return new LibsqlTransaction(await this.raw.transaction(mode), () => turns.release(), true)
+      return new LibsqlTransaction(await this.raw.transaction(mode), () => turns.release(), true, alias)
     } catch (error) {
       turns.release()
       throw error

@@ -63,6 +63,9 @@ export function classifyNeon(error: unknown): ErrorInfo {
   const network = classifyNetwork(error) ?? classifyNetwork(e.sourceError)
   if (network !== undefined) return network
   const message = typeof e.message === 'string' ? e.message : ''
+  // The HTTP driver's wrapper for a fetch that failed without a socket error (a bad endpoint URL, DNS):
+  // no request went out.
+  if (message.startsWith('Error connecting to database')) return { notSent: true }
   // pg refuses a query on a client whose connection is already gone, before writing anything.
   if (/is not queryable/.test(message)) return { notSent: true }
   if (/Connection terminated|^WebSocket error/.test(message)) return { lostMaybeRun: true }

@@ -29,6 +29,10 @@ import {
 } from './session.js'
 import { driverUrl, positional, searchPathSql, toResult } from './sql.js'
 
+// Two turns, as libSQL's client takes: one to read the peer's FIN (a close that arrived during a freeze),
+// one for the socket to close once its own FIN is out, which is when the WebSocket's readyState says so.
+const settleIo = () => nextTurn().then(nextTurn)
+
 /** False once the client's WebSocket is closing or closed (`readyState` 2 or 3), which it knows before pg does. */
 function socketOpen(client: object): boolean {
   const ws = (client as { connection?: { stream?: { ws?: { readyState?: unknown } | null } } }).connection?.stream?.ws
@@ -97,7 +101,7 @@ class NeonPoolClient implements DriverClient {
   async #checkout(): Promise<PoolClient> {
     // After a pause (a freeze, a quiet spell) the far side's close may be waiting unread: let the
     // I/O already received run first, so the check below sees it. Busy clients never wait here.
-    if (performance.now() - this.#lastActive >= SETTLE_AFTER_IDLE_MS) await nextTurn()
+    if (performance.now() - this.#lastActive >= SETTLE_AFTER_IDLE_MS) await settleIo()
     for (let attempt = 0; ; attempt++) {
       if (this.#closed) throw new ClientClosedError()
       let client: PoolClient

@@ -23,7 +23,8 @@ export function classifyPlanetscale(error: unknown): ErrorInfo {
   const info: ErrorInfo = mysqlCodes(e.message)
   if (e.status === 401 || info.errno === 1045) info.auth = true
   // Too many connections: refused before the statement ran.
-  if (info.errno === 1040) Object.assign(info, { transient: true, notSent: true })
+  // 1226: a user's max_user_connections (a per-user cap) says the same, for this user only.
+  if (info.errno === 1040 || info.errno === 1226) Object.assign(info, { transient: true, notSent: true })
   // The server's MySQL connection went away mid-statement (or with the transaction): it may have run.
   if (info.errno === 2006 || info.errno === 2013) info.lostMaybeRun = true
   if (info.errno === 1062) {
