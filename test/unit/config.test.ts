@@ -397,7 +397,8 @@ describe('found by the seeded fuzz suite and the breakage runs', () => {
     const refusal = (errno: number) => ({
       status: 200,
       body: {},
-      message: `target: x.-.primary: vttablet: rpc error: code = ResourceExhausted desc = refused (errno ${errno}) ` +
+      message:
+        `target: x.-.primary: vttablet: rpc error: code = ResourceExhausted desc = refused (errno ${errno}) ` +
         '(sqlstate 42000)',
     })
     expect(planetscaleDriver.classify(refusal(1226))).toMatchObject({ errno: 1226, transient: true, notSent: true })
