@@ -6,11 +6,11 @@ const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta
 export default defineConfig({
   resolve: {
     alias: [
-      { find: /^(@lazydb\/core|lazydb)$/, replacement: src('index.ts') },
-      { find: /^(?:@lazydb\/core|lazydb)\/(neon|planetscale|libsql)$/, replacement: src('drivers/$1/index.ts') },
+      { find: /^@lazydb\/core$/, replacement: src('index.ts') },
+      { find: /^@lazydb\/core\/(neon|planetscale|libsql)$/, replacement: src('drivers/$1/index.ts') },
       { find: /^@lazydb\/core\/otel$/, replacement: src('tracing/otel.ts') },
       {
-        find: /^(?:@lazydb\/core|lazydb)\/(aws-lambda|cloudflare|vercel|netlify|hono)$/,
+        find: /^@lazydb\/core\/(aws-lambda|cloudflare|vercel|netlify|hono)$/,
         replacement: src('platforms/$1.ts'),
       },
     ],

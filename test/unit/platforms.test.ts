@@ -47,7 +47,7 @@ describe('detectPlatform', () => {
   })
 })
 
-describe('lazydb/cloudflare: scheduled and queue events', () => {
+describe('@lazydb/core/cloudflare: scheduled and queue events', () => {
   it('each event opens its request-scoped connection on first use and closes it through ctx.waitUntil', async () => {
     const closes: string[] = []
     const registry = new Registry({
