@@ -17,10 +17,11 @@ export default {
     'src/registry-hold.ts',
     'src/retries.ts',
   ],
-  // Message and log text is checked by its own tests; mutating every string would double the run for no lifecycle signal.
+  // Message and log text is checked by its own tests; mutating every string would double the run
+  // for no lifecycle signal.
   mutator: { excludedMutations: ['StringLiteral'] },
   ignoreStatic: true,
-  concurrency: 2,
+  concurrency: 4,
   timeoutMS: 10_000,
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
