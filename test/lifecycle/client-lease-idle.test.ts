@@ -2,22 +2,12 @@
 // under a connection the user checked out of it (inside an invocation, or outside any handler),
 // the Pool closes as idle only once that work is over, and a Pool the user ended themselves is
 // replaced by a new one instead of being handed out again.
-import type pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { handler, Registry, type CloseEvent } from '@lazydb/core'
-import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
+import { describe, expect, it } from 'vitest'
+import { handler, type CloseEvent } from '@lazydb/core'
 import { requirePostgres, waitForConnectionCount } from '../support/postgres.js'
 import { poll } from '../support/poll.js'
-import {
-  adminClient,
-  describeOutcome,
-  neonWs,
-  settledWithin,
-  sleep,
-  terminateLeftovers,
-  uniqueApp,
-  type Outcome,
-} from './pool-support.js'
+import { poolSuite } from './pool-suite.js'
+import { describeOutcome, settledWithin, sleep, type Outcome } from './pool-support.js'
 
 const pgUp = await requirePostgres()
 
@@ -28,37 +18,12 @@ const shown = (outcome: Outcome<unknown>) =>
   outcome.state === 'rejected' ? String((outcome.error as Error | undefined)?.message ?? outcome.error) : outcome.state
 
 describe.skipIf(!pgUp)('client() on neon-ws is a lease', () => {
-  let gateway: NeonWsGateway
-  let admin: pg.Client
-  const opened: { app: string; registry: Registry }[] = []
-  const dropAfter: string[] = []
-
-  beforeAll(async () => {
-    gateway = await startNeonWsGateway()
-    admin = await adminClient()
-  })
-  afterEach(async () => {
-    for (const { app, registry } of opened.splice(0)) {
-      await settledWithin(registry.disconnect({ force: true }), 2000)
-      await terminateLeftovers(admin, app)
-    }
-    for (const sql of dropAfter.splice(0)) await admin.query(sql)
-  })
-  afterAll(async () => {
-    await admin?.end()
-    await gateway?.close()
-  })
+  const { admin, open, afterTest } = poolSuite()
 
   function setup(label: string) {
-    const app = uniqueApp(label)
     const closes: CloseEvent[] = []
-    const registry = new Registry({
-      database: neonWs(gateway, app, { scope: 'warm', idleTimeoutMs: 100 }),
-      platform: 'node',
-      warn: false,
-      on: { close: (event) => void closes.push(event) },
-    })
-    opened.push({ app, registry })
+    const on = { close: (event: CloseEvent) => void closes.push(event) }
+    const { app, registry } = open(label, { scope: 'warm', idleTimeoutMs: 100 }, { on })
     return { app, registry, closes }
   }
 
@@ -68,7 +33,7 @@ describe.skipIf(!pgUp)('client() on neon-ws is a lease', () => {
     const { app, registry, closes } = setup('tx')
     const table = `lazydb_pool_lease_${process.pid}_${app.split('-').at(-1)}`
     await admin.query(`create table ${table} (n int)`)
-    dropAfter.push(`drop table if exists ${table}`)
+    afterTest(() => admin.query(`drop table if exists ${table}`))
 
     const invoke = handler(registry, async () => {
       const pool = await registry.database.client()

@@ -3,26 +3,14 @@
 // was in flight or came after — and CONNECTION_LOST when the connection broke (its backend killed),
 // never a QUERY_FAILED naming the driver's internals. The transaction itself rejects with the same code,
 // and nothing of it is committed.
-import type pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LazyDbError, Registry } from '@lazydb/core'
 import { libsql } from '@lazydb/core/libsql'
 import { createClient } from '@libsql/client'
-import { type NeonWsGateway, startNeonWsGateway } from '../support/neon-ws-gateway.js'
 import { requirePostgres } from '../support/postgres.js'
 import { tempDir } from '../support/tmp.js'
-import {
-  adminClient,
-  backendsOf,
-  neonWs,
-  type Outcome,
-  settledWithin,
-  sleep,
-  terminateLeftovers,
-  track,
-  type Tracked,
-  uniqueApp,
-} from './pool-support.js'
+import { poolSuite } from './pool-suite.js'
+import { backendsOf, type Outcome, settledWithin, sleep, track, type Tracked } from './pool-support.js'
 
 const pgUp = await requirePostgres()
 
@@ -41,34 +29,17 @@ function gate(): { wait: Promise<void>; open: () => void } {
 }
 
 describe.skipIf(!pgUp)('neon-ws: codes for a transaction cut off', () => {
-  let gateway: NeonWsGateway
-  let admin: pg.Client
+  const { admin, open } = poolSuite()
   const table = `lazydb_rv_tx_codes_${process.pid}`
-  const opened: { app: string; registry: Registry }[] = []
 
   beforeAll(async () => {
-    gateway = await startNeonWsGateway()
-    admin = await adminClient()
     await admin.query(`create table ${table} (tag text not null)`)
   })
-  afterEach(async () => {
-    for (const { app, registry } of opened.splice(0)) {
-      await settledWithin(registry.disconnect({ force: true }), 2000)
-      await terminateLeftovers(admin, app)
-    }
-  })
   afterAll(async () => {
-    await admin?.query(`drop table if exists ${table}`)
-    await admin?.end()
-    await gateway?.close()
+    await admin.query(`drop table if exists ${table}`)
   })
 
-  function setup(label: string) {
-    const app = uniqueApp(label)
-    const registry = new Registry({ database: neonWs(gateway, app, { scope: 'warm' }), platform: 'node', warn: false })
-    opened.push({ app, registry })
-    return { app, registry }
-  }
+  const setup = (label: string) => open(label, { scope: 'warm' })
   const insert = (app: string) => `insert into ${table} (tag) values ('${app}')`
   const rowsOf = async (app: string) =>
     (await admin.query<{ n: number }>(`select count(*)::int as n from ${table} where tag = $1`, [app])).rows[0]!.n

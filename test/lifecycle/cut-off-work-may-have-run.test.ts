@@ -3,24 +3,12 @@
 // still running. Both do commit on the server after all, which the tests check independently; a caller
 // told `mayHaveRun: false` would retry and write twice. Only work that never started (a statement still
 // queued for a pool connection) says `mayHaveRun: false`.
-import type pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry } from '@lazydb/core'
-import type { NeonOptions } from '@lazydb/core/neon'
-import { type NeonWsGateway, startNeonWsGateway } from '../support/neon-ws-gateway.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { handler, LazyDbError } from '@lazydb/core'
 import { poll } from '../support/poll.js'
 import { requirePostgres } from '../support/postgres.js'
-import {
-  adminClient,
-  describeOutcome,
-  neonWs,
-  type Outcome,
-  settledWithin,
-  sleep,
-  terminateLeftovers,
-  track,
-  uniqueApp,
-} from './pool-support.js'
+import { poolSuite } from './pool-suite.js'
+import { describeOutcome, type Outcome, settledWithin, sleep, track } from './pool-support.js'
 
 const pgUp = await requirePostgres()
 
@@ -32,16 +20,12 @@ function shown(outcome: Outcome<unknown>): string {
 }
 
 describe.skipIf(!pgUp)('work cut off by a forced close may have run', () => {
-  let gateway: NeonWsGateway
-  let admin: pg.Client
+  const { admin, open } = poolSuite()
   const suffix = `${process.pid}`
   const rows = `lazydb_rv_cutoff_${suffix}`
   const slow = `lazydb_rv_slow_commit_${suffix}`
-  const opened: { app: string; registry: Registry }[] = []
 
   beforeAll(async () => {
-    gateway = await startNeonWsGateway()
-    admin = await adminClient()
     await admin.query(`create table ${rows} (tag text not null)`)
     // A COMMIT that takes 1 s: a deferred constraint trigger sleeps when the transaction commits.
     await admin.query(`create table ${slow} (tag text not null)`)
@@ -54,26 +38,11 @@ describe.skipIf(!pgUp)('work cut off by a forced close may have run', () => {
         `for each row execute function ${slow}_fn()`,
     )
   })
-  afterEach(async () => {
-    for (const { app, registry } of opened.splice(0)) {
-      await settledWithin(registry.disconnect({ force: true }), 2000)
-      await terminateLeftovers(admin, app)
-    }
-  })
   afterAll(async () => {
-    await admin?.query(`drop table if exists ${rows}`)
-    await admin?.query(`drop table if exists ${slow}`)
-    await admin?.query(`drop function if exists ${slow}_fn()`)
-    await admin?.end()
-    await gateway?.close()
+    await admin.query(`drop table if exists ${rows}`)
+    await admin.query(`drop table if exists ${slow}`)
+    await admin.query(`drop function if exists ${slow}_fn()`)
   })
-
-  function setup(label: string, options: NeonOptions) {
-    const app = uniqueApp(label)
-    const registry = new Registry({ database: neonWs(gateway, app, options), platform: 'node', warn: false })
-    opened.push({ app, registry })
-    return { app, registry }
-  }
 
   const countIn = async (table: string, tag: string) =>
     (await admin.query<{ n: number }>(`select count(*)::int as n from ${table} where tag = $1`, [tag])).rows[0]!.n
@@ -81,7 +50,7 @@ describe.skipIf(!pgUp)('work cut off by a forced close may have run', () => {
   const committed = (table: string, tag: string) => poll(async () => (await countIn(table, tag)) === 1, 3000)
 
   it('timeoutMs 300, request scope: an INSERT … FROM pg_sleep(1) running → CLOSED, mayHaveRun true', async () => {
-    const { app, registry } = setup('cutoff-insert', { scope: 'request' })
+    const { app, registry } = open('cutoff-insert', { scope: 'request' })
     let statement: Promise<unknown> | undefined
     const invoke = handler(
       registry,
@@ -97,7 +66,7 @@ describe.skipIf(!pgUp)('work cut off by a forced close may have run', () => {
   })
 
   it('timeoutMs 300, request scope: a COMMIT running → transaction() CLOSED, mayHaveRun true', async () => {
-    const { app, registry } = setup('cutoff-commit', { scope: 'request' })
+    const { app, registry } = open('cutoff-commit', { scope: 'request' })
     let transaction: Promise<unknown> | undefined
     const invoke = handler(
       registry,
@@ -113,7 +82,7 @@ describe.skipIf(!pgUp)('work cut off by a forced close may have run', () => {
   })
 
   it('disconnect({ force: true }), warm: a COMMIT running → transaction() CLOSED, mayHaveRun true', async () => {
-    const { app, registry } = setup('cutoff-force-commit', { scope: 'warm' })
+    const { app, registry } = open('cutoff-force-commit', { scope: 'warm' })
     const transaction = track(
       registry.database.transaction((tx) => tx.query(`insert into ${slow} (tag) values ($1)`, [app])),
     )
@@ -125,7 +94,7 @@ describe.skipIf(!pgUp)('work cut off by a forced close may have run', () => {
   })
 
   it('disconnect({ force: true }), warm, max 1: the running INSERT may have run, the queued one did not', async () => {
-    const { app, registry } = setup('cutoff-force-insert', { scope: 'warm', max: 1 })
+    const { app, registry } = open('cutoff-force-insert', { scope: 'warm', max: 1 })
     const running = track(registry.database.query(`insert into ${rows} (tag) select $1 from pg_sleep(1)`, [app]))
     const queued = track(registry.database.query(`insert into ${rows} (tag) values ($1)`, [`${app}-queued`]))
     await sleep(400)

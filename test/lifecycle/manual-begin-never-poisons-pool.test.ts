@@ -4,55 +4,21 @@
 // `idle in transaction`, every later invocation's write runs inside that transaction, and the
 // writes are lost when the pool closes. With a schema, the statement-scoped search_path must not
 // outlive the statement either.
-import type pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { handler, Registry } from '@lazydb/core'
-import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
+import { describe, expect, it } from 'vitest'
+import { handler } from '@lazydb/core'
 import { requirePostgres, waitForConnectionCount } from '../support/postgres.js'
-import {
-  adminClient,
-  describeOutcome,
-  idleInTransaction,
-  neonWs,
-  settledWithin,
-  terminateLeftovers,
-  uniqueApp,
-} from './pool-support.js'
+import { poolSuite } from './pool-suite.js'
+import { describeOutcome, idleInTransaction, settledWithin } from './pool-support.js'
 
 const pgUp = await requirePostgres()
 
 const DEADLINE_MS = 3000
 
 describe.skipIf(!pgUp)('a manual BEGIN through query() on a neon-ws Pool', () => {
-  let gateway: NeonWsGateway
-  let admin: pg.Client
-  const opened: { app: string; registry: Registry }[] = []
-  const dropAfter: string[] = []
+  const { admin, open, afterTest } = poolSuite()
 
-  beforeAll(async () => {
-    gateway = await startNeonWsGateway()
-    admin = await adminClient()
-  })
-  afterEach(async () => {
-    for (const { app, registry } of opened.splice(0)) {
-      await settledWithin(registry.disconnect({ force: true }), 2000)
-      await terminateLeftovers(admin, app)
-    }
-    for (const sql of dropAfter.splice(0)) await admin.query(sql)
-  })
-  afterAll(async () => {
-    await admin?.end()
-    await gateway?.close()
-  })
-
-  function setup(label: string) {
-    const app = uniqueApp(label)
-    // max 1: every statement of every invocation shares the one server connection.
-    const database = neonWs(gateway, app, { max: 1, scope: 'warm' })
-    const registry = new Registry({ database, platform: 'node', warn: false })
-    opened.push({ app, registry })
-    return { app, registry }
-  }
+  // max 1: every statement of every invocation shares the one server connection.
+  const setup = (label: string) => open(label, { max: 1, scope: 'warm' })
 
   it.each(['begin', 'START TRANSACTION'])(
     'warm, max 1: query(%j) rejects TRANSACTION_UNSUPPORTED, and 20 later invocations each keep their row',
@@ -60,7 +26,7 @@ describe.skipIf(!pgUp)('a manual BEGIN through query() on a neon-ws Pool', () =>
       const { app, registry } = setup('begin')
       const table = `lazydb_pool_begin_${process.pid}_${app.split('-').at(-1)}`
       await admin.query(`create table ${table} (n int primary key)`)
-      dropAfter.push(`drop table if exists ${table}`)
+      afterTest(() => admin.query(`drop table if exists ${table}`))
       const invoke = handler(registry, async (sql: string, params?: unknown[]) => registry.database.query(sql, params))
 
       const begin = await settledWithin(invoke(statement), DEADLINE_MS)
@@ -88,7 +54,7 @@ describe.skipIf(!pgUp)('a manual BEGIN through query() on a neon-ws Pool', () =>
     const { app, registry } = setup('schema')
     const schema = `lazydb_pool_schema_${process.pid}_${app.split('-').at(-1)}`
     await admin.query(`create schema ${schema}`)
-    dropAfter.push(`drop schema if exists ${schema} cascade`)
+    afterTest(() => admin.query(`drop schema if exists ${schema} cascade`))
     const { rows: defaults } = await admin.query<{ search_path: string }>('show search_path')
     const serverDefault = defaults[0]!.search_path
     expect(serverDefault).toBe('"$user", public')

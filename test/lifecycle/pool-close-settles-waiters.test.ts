@@ -3,57 +3,18 @@
 // pending — on disconnect(), disconnect({ force }), a backend terminated under load, the end of a
 // timed-out request-scoped invocation, and a forced disconnect in the middle of a burst. A plain
 // disconnect() waits for the statements already asked for. No server connection is left behind.
-import type pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { handler, LazyDbError, Registry } from '@lazydb/core'
-import type { NeonOptions } from '@lazydb/core/neon'
-import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
+import { describe, expect, it } from 'vitest'
+import { handler, LazyDbError, type Registry } from '@lazydb/core'
 import { requirePostgres, waitForConnectionCount } from '../support/postgres.js'
-import {
-  adminClient,
-  backendsOf,
-  neonWs,
-  outcomes,
-  settledWithin,
-  settleWithin,
-  sleep,
-  terminateLeftovers,
-  track,
-  uniqueApp,
-  type Tracked,
-} from './pool-support.js'
+import { poolSuite } from './pool-suite.js'
+import { backendsOf, outcomes, settledWithin, settleWithin, sleep, track, type Tracked } from './pool-support.js'
 
 const pgUp = await requirePostgres()
 
 const DEADLINE_MS = 3000
 
 describe.skipIf(!pgUp)('closing a neon-ws Pool settles every waiter', () => {
-  let gateway: NeonWsGateway
-  let admin: pg.Client
-  const opened: { app: string; registry: Registry }[] = []
-
-  beforeAll(async () => {
-    gateway = await startNeonWsGateway()
-    admin = await adminClient()
-  })
-  afterEach(async () => {
-    // A run that hung (current main) must not leave pools or backends for the next test.
-    for (const { app, registry } of opened.splice(0)) {
-      await settledWithin(registry.disconnect({ force: true }), 2000)
-      await terminateLeftovers(admin, app)
-    }
-  })
-  afterAll(async () => {
-    await admin?.end()
-    await gateway?.close()
-  })
-
-  function setup(label: string, options: NeonOptions) {
-    const app = uniqueApp(label)
-    const registry = new Registry({ database: neonWs(gateway, app, options), platform: 'node', warn: false })
-    opened.push({ app, registry })
-    return { app, registry }
-  }
+  const { admin, open } = poolSuite()
 
   /** Polls until `count` backends of `app` are running pg_sleep (the pool is connected and busy). */
   async function untilSleeping(app: string, count: number): Promise<void> {
@@ -76,7 +37,7 @@ describe.skipIf(!pgUp)('closing a neon-ws Pool settles every waiter', () => {
 
   describe.each(WHEN)('disconnect() $when', ({ running }) => {
     it('warm, max 2: all 8 pg_sleep(0.3) resolve, disconnect resolves, 0 server connections', async () => {
-      const { app, registry } = setup('close', { max: 2, scope: 'warm' })
+      const { app, registry } = open('close', { max: 2, scope: 'warm' })
       const queries = sleepers(registry, 0.3)
       if (running > 0) await untilSleeping(app, running)
       const disconnected = track(registry.disconnect())
@@ -91,7 +52,7 @@ describe.skipIf(!pgUp)('closing a neon-ws Pool settles every waiter', () => {
 
   describe.each(WHEN)('disconnect({ force: true }) $when', ({ running }) => {
     it('warm, max 2: all 8 settle, each resolved or LazyDbError CLOSED; 0 server connections', async () => {
-      const { app, registry } = setup('force', { max: 2, scope: 'warm' })
+      const { app, registry } = open('force', { max: 2, scope: 'warm' })
       const queries = sleepers(registry, 0.3)
       if (running > 0) await untilSleeping(app, running)
       const disconnected = track(registry.disconnect({ force: true }))
@@ -107,7 +68,7 @@ describe.skipIf(!pgUp)('closing a neon-ws Pool settles every waiter', () => {
 
   // The one statement whose backend is terminated fails; the 7 others (running or queued) resolve.
   it('pg_terminate_backend of one busy backend (max 2): CONNECTION_LOST for it alone, then queries work', async () => {
-    const { app, registry } = setup('terminate', { max: 2, scope: 'warm' })
+    const { app, registry } = open('terminate', { max: 2, scope: 'warm' })
     const queries = sleepers(registry, 0.3)
     // Pick a backend that has just started its pg_sleep and terminate it in the same statement,
     // so the statement killed is the one named in the query text.
@@ -141,7 +102,7 @@ describe.skipIf(!pgUp)('closing a neon-ws Pool settles every waiter', () => {
 
   // The call rejects TIMEOUT; fn's 8 statements each resolve or reject CLOSED; 0 server connections after.
   it('request scope, handler timeoutMs 200: TIMEOUT, and all 8 pg_sleep(0.5) of fn settle', async () => {
-    const { app, registry } = setup('timeout', { max: 2, scope: 'request' })
+    const { app, registry } = open('timeout', { max: 2, scope: 'request' })
     const queries: Tracked<unknown>[] = []
     const invoke = handler(
       registry,
@@ -165,7 +126,7 @@ describe.skipIf(!pgUp)('closing a neon-ws Pool settles every waiter', () => {
 
   // After ~50 of 200 invocations have started, a forced disconnect: all 200 settle within 10 s.
   it('burst of 200 invocations (warm, max 5), disconnect({ force: true }) midway: none left pending', async () => {
-    const { app, registry } = setup('burst', { max: 5, scope: 'warm' })
+    const { app, registry } = open('burst', { max: 5, scope: 'warm' })
     let started = 0
     const invoke = handler(registry, async () => {
       started++

@@ -1,6 +1,6 @@
-// Shared by the neon-ws pool lifecycle suites (pool-close-settles-waiters, manual-begin-never-poisons-pool,
-// client-lease-idle): a neon-ws database over the local WebSocket gateway, outcome tracking that
-// never waits past a deadline, and independent checks through a separate `pg` client.
+// Shared by the neon-ws pool lifecycle suites (their per-suite fixture is poolSuite, in pool-suite.ts): a
+// neon-ws database over the local WebSocket gateway, outcome tracking that never waits past a deadline, and
+// independent checks through a separate `pg` client.
 import pg from 'pg'
 import ws from 'ws'
 import { LazyDbError } from '@lazydb/core'
@@ -75,10 +75,16 @@ export function describeOutcome(outcome: Outcome<unknown>): string {
 
 export const outcomes = (tracked: readonly Tracked<unknown>[]) => tracked.map((t) => describeOutcome(t.outcome))
 
-/** An independent admin connection to the real PostgreSQL (not through lazydb or the gateway). */
-export async function adminClient(): Promise<pg.Client> {
+/** An admin client for the real PostgreSQL (not through lazydb or the gateway), not connected yet. */
+export function unconnectedAdminClient(): pg.Client {
   const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 })
   client.on('error', () => {})
+  return client
+}
+
+/** An independent admin connection to the real PostgreSQL (not through lazydb or the gateway). */
+export async function adminClient(): Promise<pg.Client> {
+  const client = unconnectedAdminClient()
   await client.connect()
   return client
 }

@@ -4,24 +4,11 @@
 // a query left un-awaited at the end of a handler is served (or settled) when the invocation's Pool
 // closes. Each raw query races a deadline; 'pending' is the failure.
 import type { Pool } from '@neondatabase/serverless'
-import type pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { handler, Registry } from '@lazydb/core'
-import type { NeonOptions } from '@lazydb/core/neon'
-import { type NeonWsGateway, startNeonWsGateway } from '../support/neon-ws-gateway.js'
+import { describe, expect, it } from 'vitest'
+import { handler, type Registry } from '@lazydb/core'
 import { requirePostgres, waitForConnectionCount } from '../support/postgres.js'
-import {
-  adminClient,
-  neonWs,
-  type Outcome,
-  settledWithin,
-  settleWithin,
-  sleep,
-  terminateLeftovers,
-  track,
-  type Tracked,
-  uniqueApp,
-} from './pool-support.js'
+import { poolSuite } from './pool-suite.js'
+import { type Outcome, settledWithin, settleWithin, sleep, track, type Tracked } from './pool-support.js'
 
 const pgUp = await requirePostgres()
 
@@ -30,31 +17,7 @@ const state = (outcome: Outcome<unknown>) => outcome.state
 const states = (tracked: readonly Tracked<unknown>[]) => tracked.map((t) => state(t.outcome))
 
 describe.skipIf(!pgUp)('raw Pool queries from client() settle when lazydb closes the Pool', () => {
-  let gateway: NeonWsGateway
-  let admin: pg.Client
-  const opened: { app: string; registry: Registry }[] = []
-
-  beforeAll(async () => {
-    gateway = await startNeonWsGateway()
-    admin = await adminClient()
-  })
-  afterEach(async () => {
-    for (const { app, registry } of opened.splice(0)) {
-      await settledWithin(registry.disconnect({ force: true }), 2000)
-      await terminateLeftovers(admin, app)
-    }
-  })
-  afterAll(async () => {
-    await admin?.end()
-    await gateway?.close()
-  })
-
-  function setup(label: string, options: NeonOptions) {
-    const app = uniqueApp(label)
-    const registry = new Registry({ database: neonWs(gateway, app, options), platform: 'node', warn: false })
-    opened.push({ app, registry })
-    return { app, registry }
-  }
+  const { open } = poolSuite()
 
   /** Connected Pool (max 1) with one raw query running pg_sleep(0.5) and one queued behind it. */
   async function busyPool(registry: Registry) {
@@ -68,7 +31,7 @@ describe.skipIf(!pgUp)('raw Pool queries from client() settle when lazydb closes
   }
 
   it('warm, max 1: disconnect({ force: true }) settles the running and the queued raw query', async () => {
-    const { app, registry } = setup('raw-force', { max: 1 })
+    const { app, registry } = open('raw-force', { max: 1 })
     const { running, queued } = await busyPool(registry)
     expect(state(await settledWithin(registry.disconnect({ force: true }), 2000))).toBe('resolved')
     await settleWithin([running, queued], 1500)
@@ -77,7 +40,7 @@ describe.skipIf(!pgUp)('raw Pool queries from client() settle when lazydb closes
   })
 
   it('warm, max 1: disconnect() lets the queued raw query run, then closes', async () => {
-    const { app, registry } = setup('raw-graceful', { max: 1 })
+    const { app, registry } = open('raw-graceful', { max: 1 })
     const { running, queued } = await busyPool(registry)
     const disconnected = track(registry.disconnect())
     await settleWithin([running, queued, disconnected], 3000)
@@ -86,7 +49,7 @@ describe.skipIf(!pgUp)('raw Pool queries from client() settle when lazydb closes
   })
 
   it('request scope, max 1: raw queries left un-awaited when the handler returns all settle', async () => {
-    const { app, registry } = setup('raw-request', { scope: 'request', max: 1 })
+    const { app, registry } = open('raw-request', { scope: 'request', max: 1 })
     let left: Tracked<unknown>[] = []
     const invoke = handler(registry, async () => {
       const pool = (await registry.database.client()) as Pool

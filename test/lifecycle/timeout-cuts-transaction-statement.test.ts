@@ -9,24 +9,16 @@
 import type pg from 'pg'
 import ws from 'ws'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type Database, handler, LazyDbError, Registry } from '@lazydb/core'
+import { handler, LazyDbError, Registry } from '@lazydb/core'
 import { neon } from '@lazydb/core/neon'
 import { planetscale } from '@lazydb/core/planetscale'
 import { requireMariadb, setupMariadb } from '../support/mariadb.js'
 import { type NeonHttpGateway, startNeonHttpGateway } from '../support/neon-http-gateway.js'
-import { type NeonWsGateway, startNeonWsGateway } from '../support/neon-ws-gateway.js'
 import { type PlanetscaleGateway, startPlanetscaleGateway } from '../support/planetscale-gateway.js'
 import { poll } from '../support/poll.js'
 import { pgUrlFor, requirePostgres, waitForConnectionCount } from '../support/postgres.js'
-import {
-  adminClient,
-  backendsOf,
-  idleInTransaction,
-  neonWs,
-  settledWithin,
-  terminateLeftovers,
-  uniqueApp,
-} from './pool-support.js'
+import { poolSuite } from './pool-suite.js'
+import { adminClient, backendsOf, idleInTransaction, neonWs, settledWithin, uniqueApp } from './pool-support.js'
 
 const pgUp = await requirePostgres()
 const mariadbUp = await requireMariadb()
@@ -47,59 +39,45 @@ async function timed(invoke: () => Promise<unknown>): Promise<{ code: string; ms
 }
 
 describe.skipIf(!pgUp)('timeoutMs while a transaction statement runs (Postgres)', () => {
-  let gateway: NeonWsGateway
+  const suite = poolSuite()
+  const { admin, openDatabase } = suite
   let http: NeonHttpGateway
-  let admin: pg.Client
   let locker: pg.Client
   const table = `lazydb_rv_timeout_lock_${process.pid}`
-  const opened: { app: string; registry: Registry }[] = []
 
   beforeAll(async () => {
-    gateway = await startNeonWsGateway()
     http = await startNeonHttpGateway()
-    admin = await adminClient()
     locker = await adminClient()
     await admin.query(`create table ${table} (id int primary key, v int not null)`)
     await admin.query(`insert into ${table} values (1, 0)`)
   })
+  // Runs before the suite's afterEach closes this test's registries (vitest runs after hooks last-first).
   afterEach(async () => {
     await locker.query('rollback').catch(() => undefined)
-    for (const { app, registry } of opened.splice(0)) {
-      await settledWithin(registry.disconnect({ force: true }), 2000)
-      await terminateLeftovers(admin, app)
-    }
   })
   afterAll(async () => {
-    await admin?.query(`drop table if exists ${table}`)
+    await admin.query(`drop table if exists ${table}`)
     await locker?.end()
-    await admin?.end()
-    await gateway?.close()
     await http?.close()
   })
-
-  function open(database: Database, app: string): Registry {
-    const registry = new Registry({ database, platform: 'node', warn: false })
-    opened.push({ app, registry })
-    return registry
-  }
 
   const neonHttpWithSession = (app: string) =>
     neon(pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app }), {
       fetchEndpoint: http.endpoint,
-      wsProxy: gateway.wsProxy,
+      wsProxy: suite.gateway.wsProxy,
       useSecureWebSocket: false,
       pipelineConnect: false,
       webSocketConstructor: ws,
     })
 
   const sleepers = [
-    { label: 'neon-ws warm', make: (app: string) => neonWs(gateway, app, { scope: 'warm' }) },
-    { label: 'neon-ws request', make: (app: string) => neonWs(gateway, app, { scope: 'request' }) },
+    { label: 'neon-ws warm', make: (app: string) => neonWs(suite.gateway, app, { scope: 'warm' }) },
+    { label: 'neon-ws request', make: (app: string) => neonWs(suite.gateway, app, { scope: 'request' }) },
   ]
 
   it.each(sleepers)('$label: pg_sleep(2) in a transaction → TIMEOUT near timeoutMs, no backend left', async (c) => {
     const app = uniqueApp('timeout-sleep')
-    const registry = open(c.make(app), app)
+    const registry = openDatabase(c.make(app), app)
     const invoke = handler(registry, () => registry.database.transaction((tx) => tx.query('select pg_sleep(2)')), {
       timeoutMs: TIMEOUT_MS,
     })
@@ -116,7 +94,7 @@ describe.skipIf(!pgUp)('timeoutMs while a transaction statement runs (Postgres)'
     const app = uniqueApp('timeout-lock')
     await locker.query('begin')
     await locker.query(`select * from ${table} where id = 1 for update`)
-    const registry = open(c.make(app), app)
+    const registry = openDatabase(c.make(app), app)
     const invoke = handler(
       registry,
       () => registry.database.transaction((tx) => tx.query(`update ${table} set v = v + 1 where id = 1`)),

@@ -6,20 +6,11 @@
 // The default is what a user gets without knowing about it, so it is tested as it is (one 10 s wait,
 // both cases at once). A checkout that timed out in the Pool's queue is TIMEOUT and never retried (the
 // same wait would follow): the bound is one connectionTimeoutMillis, whatever retry says.
-import type pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type Database, LazyDbError, Registry, type RetryOptions } from '@lazydb/core'
-import { type NeonWsGateway, startNeonWsGateway } from '../support/neon-ws-gateway.js'
+import { describe, expect, it } from 'vitest'
+import { type Database, LazyDbError, type RetryOptions } from '@lazydb/core'
 import { requirePostgres } from '../support/postgres.js'
-import {
-  adminClient,
-  describeOutcome,
-  idleInTransaction,
-  neonWs,
-  settledWithin,
-  terminateLeftovers,
-  uniqueApp,
-} from './pool-support.js'
+import { poolSuite } from './pool-suite.js'
+import { describeOutcome, idleInTransaction, settledWithin } from './pool-support.js'
 
 const pgUp = await requirePostgres()
 
@@ -28,35 +19,11 @@ const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000
 const SLACK_MS = 1500
 
 describe.skipIf(!pgUp)('a transaction fn waiting for its own Pool connection settles', () => {
-  let gateway: NeonWsGateway
-  let admin: pg.Client
-  const opened: { app: string; registry: Registry }[] = []
-
-  beforeAll(async () => {
-    gateway = await startNeonWsGateway()
-    admin = await adminClient()
-  })
-  afterEach(async () => {
-    for (const { app, registry } of opened.splice(0)) {
-      await settledWithin(registry.disconnect({ force: true }), 2000)
-      await terminateLeftovers(admin, app)
-    }
-  })
-  afterAll(async () => {
-    await admin?.end()
-    await gateway?.close()
-  })
+  const { admin, open } = poolSuite()
 
   function setup(label: string, retry: RetryOptions, connectionTimeoutMillis?: number) {
-    const app = uniqueApp(label)
     const timeout = connectionTimeoutMillis === undefined ? {} : { connectionTimeoutMillis }
-    const registry = new Registry({
-      database: neonWs(gateway, app, { max: 1, ...timeout }),
-      platform: 'node',
-      warn: false,
-      retry,
-    })
-    opened.push({ app, registry })
+    const { app, registry } = open(label, { max: 1, ...timeout }, { retry })
     return { app, db: registry.database }
   }
 
