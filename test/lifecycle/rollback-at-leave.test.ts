@@ -2,7 +2,8 @@
 // function left open when it returned is rolled back before the call returns — no server backend
 // is left idle in transaction, its uncommitted row never lands, and the transaction's handle, used
 // afterwards, rejects with CLOSED instead of committing. Checked on a warm database (the invocations
-// in flight own their work together) and on a request-scoped one (each invocation owns its own).
+// in flight own their work together) and on a request-scoped one (each invocation owns its own), and
+// where the platform gives a waitUntil: the rollback is still not left to it.
 import type pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { handler, LazyDbError, Registry, type Scope } from '@lazydb/core'
@@ -89,4 +90,47 @@ describe.skipIf(!pgUp)('a transaction the function left open', () => {
       expect(await waitForConnectionCount(0, app)).toBe(0)
     })
   }
+
+  it('request, with a waitUntil: still rolled back, and the client closed, before the call returns', async () => {
+    const app = uniqueApp('leave-wait-until')
+    apps.push(app)
+    const registry = new Registry({
+      database: neonWs(gateway, app, { max: 1, scope: 'request' }),
+      platform: 'node',
+      warn: false,
+    })
+    const db = registry.database
+    const handed: unknown[] = []
+    const ctx = { waitUntil: (promise: unknown) => void handed.push(promise) }
+    let resume!: () => void
+    const paused = new Promise<void>((resolve) => (resume = resolve))
+    let transaction: Promise<unknown> | undefined
+    const invoke = handler(registry, async (label: string, _ctx: typeof ctx) => {
+      let inserted!: () => void
+      const insertDone = new Promise<void>((resolve) => (inserted = resolve))
+      transaction = db.transaction(async (tx) => {
+        await tx.query(`insert into ${TABLE} (label) values ($1)`, [label])
+        inserted()
+        await paused
+        await tx.query(`insert into ${TABLE} (label) values ($1)`, [`${label}-after`])
+      })
+      transaction.catch(() => undefined)
+      await insertDone
+      return 'returned'
+    })
+    try {
+      expect(await within(invoke('left-open-wait-until', ctx), 3000, 'the invocation')).toBe('returned')
+      // Read before any I/O: the ROLLBACK round trip and the close had both happened when the call returned.
+      expect(registry.stats().databases.default).toMatchObject({ connects: 1, closes: 1 })
+      expect(await idleInTransaction(admin, app)).toEqual([])
+      resume()
+      expect(await settledWithin(transaction!, 3000)).toMatchObject({ status: 'rejected', reason: { code: 'CLOSED' } })
+      expect(await rowsLabelled('left-open-wait-until')).toBe(0)
+      await within(Promise.all(handed), 3000, 'what was handed to waitUntil')
+    } finally {
+      resume()
+      await registry.disconnect()
+    }
+    expect(await waitForConnectionCount(0, app)).toBe(0)
+  })
 })
