@@ -122,7 +122,6 @@ export class InvocationLifecycle {
     c: unknown,
   ): Promise<void> | undefined {
     this.#inFlight--
-    if (invocation !== undefined) this.#running.delete(invocation)
     let ending = invocation
     if (ending === undefined && this.#inFlight === 0 && this.#shared?.ownsAnything === true) {
       // The shared owner ends with the last invocation in flight; kept (not reallocated) when it owns nothing.
@@ -133,9 +132,14 @@ export class InvocationLifecycle {
     let rollsBack = false
     if (ending !== undefined) {
       if (ending.ownsAnything) {
-        rollsBack = (ending.open?.size ?? 0) > 0
+        rollsBack = ending.rollsBackAtEnd
         work = ending.end(force).catch(() => undefined) // each failure was reported through on.error
       } else ending.ended = true
+    }
+    if (invocation !== undefined) {
+      // Still running until its end has finished: a forced disconnect meanwhile must reach it.
+      if (work === undefined) this.#running.delete(invocation)
+      else work = work.then(() => void this.#running.delete(invocation))
     }
     if (work === undefined && !this.#warmSockets) return undefined
     const waitUntil = findWaitUntil(a, b, c)

@@ -16,10 +16,27 @@ export class Invocation {
   /** Slots that client() handed out under this owner: held until it ends. */
   held: Set<ClientSlot> | undefined = undefined
   open: Set<Abandonable> | undefined = undefined
+  /** Transactions whose BEGIN is on its way: the owner waits for them when it ends, and they roll back. */
+  opening: Set<Promise<unknown>> | undefined = undefined
   ended = false
 
   get ownsAnything(): boolean {
-    return this.slots !== undefined || (this.held?.size ?? 0) > 0 || (this.open?.size ?? 0) > 0
+    return this.slots !== undefined || (this.held?.size ?? 0) > 0 || this.rollsBackAtEnd
+  }
+
+  /** True when ending this owner rolls back a transaction (open, or still beginning). */
+  get rollsBackAtEnd(): boolean {
+    return (this.open?.size ?? 0) > 0 || (this.opening?.size ?? 0) > 0
+  }
+
+  /** Owns a transaction still beginning: `opening` settles once it is tracked, or rolled back if this owner ended. */
+  awaitOpening(opening: Promise<unknown>): void {
+    const set = (this.opening ??= new Set())
+    const settled = opening.then(
+      () => void set.delete(settled),
+      () => void set.delete(settled),
+    )
+    set.add(settled)
   }
 
   track(transaction: Abandonable): void {
@@ -44,9 +61,11 @@ export class Invocation {
     const held = this.held
     this.held = undefined
     if (held !== undefined) for (const slot of held) slot.releaseHold()
+    // Kept until rolled back, so that a forced end arriving meanwhile (a forced disconnect) drops them at once.
     const open = this.open
-    this.open = undefined
     if (open !== undefined && open.size > 0) await Promise.allSettled([...open].map((t) => t.abandon(force)))
+    this.open = undefined
+    if (this.opening !== undefined && this.opening.size > 0) await Promise.allSettled([...this.opening])
     const slots = this.slots
     this.slots = undefined
     if (slots === undefined) return

@@ -4,7 +4,7 @@ import type { ClientSlot, OpenTransaction } from './client-slot.js'
 import type { DatabaseRuntime } from './database-runtime.js'
 import type { DriverTransaction } from './drivers/contract.js'
 import { closedError, detached } from './errors.js'
-import type { Abandonable } from './invocation.js'
+import type { Abandonable, Invocation } from './invocation.js'
 import { queryArgumentsError } from './options.js'
 import { templateText, type PlaceholderStyle } from './sql-template.js'
 import type { Params, QueryResult, Transaction, TransactionOptions } from './types.js'
@@ -29,10 +29,9 @@ async function inTransaction<T>(
 ): Promise<T> {
   // Taken before begin(), which may take round trips: an owner that ends meanwhile still rolls it back.
   const owner = runtime.currentOwner()
-  const { slot, transaction } = await runtime.begin(owner, options, schema)
-  const tx = new TransactionHandle(transaction, runtime, style, slot)
-  if (owner?.ended === true) await tx.abandon(false)
-  else owner?.track(tx)
+  const opening = openTransaction(runtime, owner, options, schema, style)
+  owner?.awaitOpening(opening)
+  const tx = await opening
   try {
     const result = await fn(tx)
     await tx.commit()
@@ -43,6 +42,21 @@ async function inTransaction<T>(
   } finally {
     owner?.untrack(tx)
   }
+}
+
+/** BEGIN, then the owner tracks the transaction, or rolls it back when it ended meanwhile. */
+async function openTransaction(
+  runtime: DatabaseRuntime,
+  owner: Invocation | undefined,
+  options: TransactionOptions | undefined,
+  schema: string | undefined,
+  style: PlaceholderStyle,
+): Promise<TransactionHandle> {
+  const { slot, transaction } = await runtime.begin(owner, options, schema)
+  const tx = new TransactionHandle(transaction, runtime, style, slot)
+  if (owner?.ended === true) await tx.abandon(false)
+  else owner?.track(tx)
+  return tx
 }
 
 /**
