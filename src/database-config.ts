@@ -106,21 +106,41 @@ function pickDriver(alias: string, url: string, named: unknown): DriverName {
 
 /**
  * A credential-looking option (`authToken`, `password`, `encryptionKey`, …) joins the secrets; a
- * token given as a function is wrapped so that what it returns joins them too.
+ * token given as a function is wrapped so that what it returns joins them too. One wrapper per
+ * function, whichever registry gives it: the warm cache keys functions by identity, so databases
+ * configured alike still share one client, and each of them masks every token that function returned.
  */
 function secretOption(key: string, option: unknown, secrets: Secrets): unknown {
   if (!CREDENTIAL_NAME.test(key)) return option
   if (typeof option === 'string') secrets.add(option)
   if (typeof option !== 'function') return option
-  const produce = option as (...args: unknown[]) => unknown
-  return function maskedToken(this: unknown, ...args: unknown[]): unknown {
+  let wrapped = tokenWrappers.get(option)
+  if (wrapped === undefined) {
+    wrapped = maskedToken(option as (...args: unknown[]) => unknown)
+    tokenWrappers.set(option, wrapped)
+  }
+  secrets.link(wrapped.returned)
+  return wrapped.call
+}
+
+interface WrappedToken {
+  readonly call: (...args: unknown[]) => unknown
+  readonly returned: Secrets
+}
+
+const tokenWrappers = new WeakMap<object, WrappedToken>()
+
+function maskedToken(produce: (...args: unknown[]) => unknown): WrappedToken {
+  const returned = new Secrets()
+  const call = function maskedToken(this: unknown, ...args: unknown[]): unknown {
     const token = produce.apply(this, args)
     if (typeof (token as PromiseLike<unknown> | undefined)?.then === 'function') {
-      return Promise.resolve(token).then((resolved) => (secrets.add(resolved), resolved))
+      return Promise.resolve(token).then((resolved) => (returned.add(resolved), resolved))
     }
-    secrets.add(token)
+    returned.add(token)
     return token
   }
+  return { call, returned }
 }
 
 const ALIAS = /^[A-Za-z_][A-Za-z0-9_-]{0,62}$/

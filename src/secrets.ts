@@ -12,6 +12,8 @@ const masking = new WeakSet<object>()
 export class Secrets {
   #variants: string[] = []
   #short: RegExp | undefined = undefined
+  /** Secrets kept elsewhere that this one masks too (what a shared token function returned). */
+  #linked: Secrets[] | undefined = undefined
 
   constructor(secrets: Iterable<string> = []) {
     for (const secret of secrets) this.add(secret)
@@ -42,9 +44,16 @@ export class Secrets {
     return this.#variants.length
   }
 
+  /** Masks `other`'s secrets too, including those it learns later. */
+  link(other: Secrets): void {
+    const linked = (this.#linked ??= [])
+    if (!linked.includes(other)) linked.push(other)
+  }
+
   /** The text with every secret replaced by `***`. */
   mask(text: string): string {
     let out = text
+    if (this.#linked !== undefined) for (const other of this.#linked) out = other.mask(out)
     for (const secret of this.#variants) {
       if (secret.length >= ANYWHERE_FROM && out.includes(secret)) out = out.split(secret).join(MASK)
     }
@@ -56,7 +65,7 @@ export class Secrets {
    * in place, so the driver's error can be kept as `cause` without carrying a secret.
    */
   maskError(error: unknown): void {
-    if (this.#variants.length > 0) maskDeep(error, this, 0)
+    if (this.#variants.length > 0 || this.#linked !== undefined) maskDeep(error, this, 0)
   }
 }
 
