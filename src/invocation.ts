@@ -65,7 +65,9 @@ export class Invocation {
     const open = this.open
     if (open !== undefined && open.size > 0) await Promise.allSettled([...open].map((t) => t.abandon(force)))
     this.open = undefined
-    if (this.opening !== undefined && this.opening.size > 0) await Promise.allSettled([...this.opening])
+    // Forced (a timeout, a forced disconnect): not behind a BEGIN that may be waiting for its retry; it rolls
+    // back by itself once it returns, as it finds this owner ended.
+    if (!force && this.opening !== undefined && this.opening.size > 0) await Promise.allSettled([...this.opening])
     const slots = this.slots
     this.slots = undefined
     if (slots === undefined) return
