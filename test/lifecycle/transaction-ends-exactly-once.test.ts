@@ -95,8 +95,13 @@ describe('the owner ends around a commit', () => {
     const done = registry.database.transaction(async (tx) => (await tx.query('select 2')).rows)
     done.catch(() => undefined)
     await within(beginning.promise, 2000, 'the BEGIN')
-    await within(registry.disconnect(), 2000, 'disconnect() during the BEGIN')
+    // A graceful disconnect waits for the BEGIN on its way, then rolls it back, before it resolves.
+    let disconnected = false
+    const disconnecting = registry.disconnect().then(() => void (disconnected = true))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(disconnected, 'disconnect() resolved with a BEGIN still on its way').toBe(false)
     beginGate.open()
+    await within(disconnecting, 2000, 'disconnect() after the BEGIN')
     const error = (await rejectionWithin(done, 2000, 'the transaction')) as LazyDbError
     expect(error.code).toBe('CLOSED')
     await closeLogged(db.log)
