@@ -10,3 +10,9 @@ export const nextTurn: () => Promise<void> =
   typeof setImmediate === 'function'
     ? () => new Promise((resolve) => setImmediate(resolve))
     : () => new Promise((resolve) => setTimeout(resolve, 0))
+
+/**
+ * Two turns: one to read the peer's FIN (a close that arrived during a freeze), one for the socket to
+ * close once its own FIN is out, which is when the client's socket state says so.
+ */
+export const settleIo = (): Promise<void> => nextTurn().then(nextTurn)

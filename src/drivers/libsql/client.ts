@@ -2,7 +2,7 @@ import type { Client, InArgs, InStatement, ResultSet, Transaction } from '@libsq
 import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
 import type { DriverClient, DriverConfig, DriverTransaction } from '../contract.js'
 import { manualTransactionError, opensTransaction } from '../manual-transaction.js'
-import { nextTurn, SETTLE_AFTER_IDLE_MS } from '../settle-io.js'
+import { SETTLE_AFTER_IDLE_MS, settleIo } from '../settle-io.js'
 import { classifyLibsql } from './errors.js'
 import { hasPositionalPlaceholder, namedForPositional } from './placeholders.js'
 import { WriteTurns } from './write-turns.js'
@@ -23,8 +23,14 @@ function statement(text: string, params: Params | undefined): InStatement {
 }
 
 /** Named parameters (an object) for a statement written with `?` abort the process in libSQL: refuse them first. */
+function namedParamsError(text: string, params: Params | undefined, alias: string): Error | undefined {
+  if (params !== undefined && !Array.isArray(params) && hasPositionalPlaceholder(text)) return namedForPositional(alias)
+  return undefined
+}
+
 function checkNamed(text: string, params: Params | undefined, alias: string): void {
-  if (params !== undefined && !Array.isArray(params) && hasPositionalPlaceholder(text)) throw namedForPositional(alias)
+  const error = namedParamsError(text, params, alias)
+  if (error !== undefined) throw error
 }
 
 class LibsqlTransaction implements DriverTransaction {
@@ -72,10 +78,6 @@ class LibsqlTransaction implements DriverTransaction {
   }
 }
 
-// Two turns: one to read the peer's FIN, one for the socket to close once its own FIN is out,
-// which is when the WebSocket (and so the client) hears of it.
-const settleIo = () => nextTurn().then(nextTurn)
-
 export class LibsqlClient implements DriverClient {
   readonly raw: Client
   readonly #socket: boolean
@@ -108,9 +110,8 @@ export class LibsqlClient implements DriverClient {
 
   execute(text: string, params: Params | undefined): Promise<ResultSet> {
     if (opensTransaction(text)) return Promise.reject(manualTransactionError(this.#config, false))
-    if (params !== undefined && !Array.isArray(params) && hasPositionalPlaceholder(text)) {
-      return Promise.reject(namedForPositional(this.#config.alias))
-    }
+    const named = namedParamsError(text, params, this.#config.alias)
+    if (named !== undefined) return Promise.reject(named)
     if (this.#turns?.busy === true) return this.#whileWriterOpen(text, params, this.#turns)
     const settling = this.#settle()
     if (settling === undefined) return this.raw.execute(statement(text, params))

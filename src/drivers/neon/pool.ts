@@ -13,7 +13,7 @@ import {
   type DriverTransaction,
 } from '../contract.js'
 import { manualTransactionError } from '../manual-transaction.js'
-import { nextTurn, SETTLE_AFTER_IDLE_MS } from '../settle-io.js'
+import { nextTurn, SETTLE_AFTER_IDLE_MS, settleIo } from '../settle-io.js'
 import { LazyDbError } from '../../errors.js'
 import { asError, classifyNeon, connectFailure, connectionBroken } from './errors.js'
 import { checkNeonOptions } from './options.js'
@@ -28,10 +28,6 @@ import {
   type Closable,
 } from './session.js'
 import { driverUrl, positional, searchPathSql, toResult } from './sql.js'
-
-// Two turns, as libSQL's client takes: one to read the peer's FIN (a close that arrived during a freeze),
-// one for the socket to close once its own FIN is out, which is when the WebSocket's readyState says so.
-const settleIo = () => nextTurn().then(nextTurn)
 
 /** False once the client's WebSocket is closing or closed (`readyState` 2 or 3), which it knows before pg does. */
 function socketOpen(client: object): boolean {
