@@ -7,10 +7,13 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@lazydb\/core$/, replacement: src('index.ts') },
-      { find: /^@lazydb\/core\/(neon|planetscale|libsql)$/, replacement: src('drivers/$1/index.ts') },
+      {
+        find: /^@lazydb\/core\/(neon|planetscale|libsql|pg|mysql2|postgres)$/,
+        replacement: src('drivers/$1/index.ts'),
+      },
       { find: /^@lazydb\/core\/otel$/, replacement: src('tracing/otel.ts') },
       {
-        find: /^@lazydb\/core\/(aws-lambda|cloudflare|vercel|netlify|hono)$/,
+        find: /^@lazydb\/core\/(aws-lambda|cloudflare|vercel|netlify|hono|node)$/,
         replacement: src('platforms/$1.ts'),
       },
     ],

@@ -71,7 +71,7 @@ const common = {
 
 rmSync('dist', { recursive: true, force: true })
 const subpaths = [
-  ...sources('src/drivers').filter((f) => /\/(neon|planetscale|libsql)\/index\.ts$/.test(f)),
+  ...sources('src/drivers').filter((f) => /\/drivers\/[^/]+\/index\.ts$/.test(f)),
   ...sources('src/platforms').filter((f) => !isCore(resolve(f))),
   'src/tracing/otel.ts',
 ]

@@ -4,13 +4,16 @@
 import type { DriverConfig } from './drivers/contract.js'
 import { configError, describeValue, isOptionsObject, quoted } from './errors.js'
 import { checkDatabaseIdleTimeout } from './options.js'
+import { registeredDriver } from './drivers/driver-table.js'
+import { type ConnectionStringBinding, fromBinding, isConnectionStringBinding } from './hyperdrive.js'
 import { Secrets } from './secrets.js'
 import type { DriverName, Scope } from './types.js'
 import { CREDENTIAL_NAME, driverAcceptsUrl, driverForUrl, urlSecrets } from './url.js'
 
 /** A database given as an object: `url` plus optional overrides and driver options. */
 export interface DatabaseOptions {
-  url: string
+  /** The connection URL, or a Hyperdrive binding (`env.HYPERDRIVE`) whose connectionString is used. */
+  url: string | ConnectionStringBinding
   /** Overrides the driver the URL's scheme selects. */
   driver?: DriverName
   /** Overrides the lifetime the platform and transport select. */
@@ -27,7 +30,7 @@ export interface DatabaseConfig extends DriverConfig {
   idleTimeoutMs: number | undefined
 }
 
-const DRIVERS: readonly DriverName[] = ['neon-http', 'neon-ws', 'planetscale', 'libsql']
+const DRIVERS: readonly DriverName[] = ['neon-http', 'neon-ws', 'planetscale', 'libsql', 'pg', 'mysql2', 'postgres']
 const SCOPES: readonly Scope[] = ['warm', 'request']
 const RESERVED = new Set(['url', 'driver', 'scope', 'idleTimeoutMs'])
 const URL_FOR: Record<DriverName, string> = {
@@ -35,9 +38,14 @@ const URL_FOR: Record<DriverName, string> = {
   'neon-ws': 'postgres://',
   planetscale: 'mysql:// or http(s)://',
   libsql: 'libsql://, http(s)://, ws(s)://, file: or :memory:',
+  pg: 'postgres://',
+  postgres: 'postgres://',
+  mysql2: 'mysql://',
 }
 
-export function normalizeDatabase(alias: string, value: unknown): DatabaseConfig {
+export function normalizeDatabase(alias: string, given: unknown): DatabaseConfig {
+  const hyperdrive = isConnectionStringBinding(given) || isConnectionStringBinding((given as { url?: unknown })?.url)
+  const value = fromBinding(given)
   if (value === undefined || value === null || value === '') {
     throw configError(
       alias,
@@ -49,8 +57,8 @@ export function normalizeDatabase(alias: string, value: unknown): DatabaseConfig
     throw configError(
       alias,
       `expected a URL string or { url, … } (got ${describeValue(value)})`,
-      'Pass a URL string, an object with a url, or a database from @lazydb/core/neon, @lazydb/core/planetscale ' +
-        'or @lazydb/core/libsql',
+      'Pass a URL string, an object with a url, a Hyperdrive binding, or a database from a driver subpath ' +
+        '(@lazydb/core/pg, /mysql2, /postgres, /neon, /planetscale, /libsql)',
     )
   }
   const input: DatabaseOptions = typeof value === 'string' ? { url: value } : (value as DatabaseOptions)
@@ -80,12 +88,18 @@ export function normalizeDatabase(alias: string, value: unknown): DatabaseConfig
     throw configError(alias, `unknown scope ${quoted(input.scope)}`, 'Use "warm" or "request"')
   }
   const idleTimeoutMs = checkDatabaseIdleTimeout(alias, input.idleTimeoutMs)
-  return { alias, driver, url, options, secrets, scope: input.scope, idleTimeoutMs }
+  const config: DatabaseConfig = { alias, driver, url, options, secrets, scope: input.scope, idleTimeoutMs }
+  if (hyperdrive) config.hyperdrive = true
+  return config
 }
 
 function pickDriver(alias: string, url: string, named: unknown): DriverName {
   const checked = driverForUrl(url)
   if (named === undefined) {
+    // Another Postgres host goes to pg, or to postgres.js when that is the one imported.
+    if (checked.ok && checked.driver === 'pg' && !registeredDriver('pg') && registeredDriver('postgres')) {
+      return 'postgres'
+    }
     if (checked.ok) return checked.driver
     throw configError(alias, `the URL ${checked.problem}`, 'Fix the URL, or name the driver with { url, driver }')
   }

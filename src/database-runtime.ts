@@ -68,18 +68,19 @@ export class DatabaseRuntime implements ErrorSource {
   #warned = false
 
   constructor(config: DatabaseConfig, context: RuntimeContext) {
-    this.#config = config
     this.#context = context
     this.socket = holdsSocket(config.driver, config.url)
-    this.scope = config.scope ?? defaultScope(this.socket, context.settings.platform)
+    const platform = context.settings.platform
+    this.scope = config.scope ?? defaultScope(this.socket, platform)
+    this.#config = { ...config, lifetime: { scope: this.scope, platform } }
     this.#idleTimeoutMs = config.idleTimeoutMs ?? context.settings.idleTimeoutMs
     this.#tracing = context.settings.tracing
     this.#observeQueries = context.settings.hooks.query !== undefined || this.#tracing !== undefined
     this.#place = placeOf(config.url)
-    this.#key = warmKey(config)
+    this.#key = warmKey(this.#config)
     // Driver options are checked here, without I/O, when the driver is registered; else on first connect.
     this.#driver = registeredDriver(config.driver)
-    this.#driver?.validate?.(config)
+    this.#driver?.validate?.(this.#config)
     this.stats = { driver: config.driver, scope: this.scope, connects: 0, closes: 0, queries: 0, errors: 0, retries: 0 }
   }
 

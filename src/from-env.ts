@@ -3,6 +3,7 @@
 // `inspect(globalThis)` shows neither a URL nor a registry.
 import { configError, describeValue, isOptionsObject } from './errors.js'
 import { hash128 } from './hash.js'
+import { type ConnectionStringBinding, isConnectionStringBinding } from './hyperdrive.js'
 import { checkEnvSource } from './options.js'
 import type { Registry, RegistryOptions } from './registry.js'
 
@@ -23,6 +24,7 @@ function createCache(): FromEnvCache {
 }
 
 const VARIABLE = /^DATABASE_URL(_[A-Z0-9_]+)?$/
+const BINDING = /^HYPERDRIVE(_[A-Z0-9_]+)?$/
 
 export function registryFromEnv(
   env: Record<string, unknown> | undefined,
@@ -38,18 +40,37 @@ export function registryFromEnv(
     )
   }
   const found: [string, string][] = []
+  /** The binding behind a variable, passed on as it is so the database knows Hyperdrive fronts it. */
+  const bindings = new Map<string, ConnectionStringBinding>()
+  const hyperdrive = new Map<string, ConnectionStringBinding>()
   for (const [key, value] of Object.entries(source)) {
-    if (value === undefined || !VARIABLE.test(key)) continue
+    if (value === undefined) continue
+    if (BINDING.test(key) && isConnectionStringBinding(value)) {
+      hyperdrive.set(key === 'HYPERDRIVE' ? 'DATABASE_URL' : `DATABASE_URL${key.slice('HYPERDRIVE'.length)}`, value)
+      continue
+    }
+    if (!VARIABLE.test(key)) continue
     const alias = key === 'DATABASE_URL' ? 'default' : key.slice('DATABASE_URL_'.length).toLowerCase()
     if (value === '') throw configError(alias, `${key} is empty`, `Set ${key} to the connection URL, or unset it`)
+    if (isConnectionStringBinding(value)) {
+      bindings.set(key, value)
+      found.push([key, value.connectionString])
+      continue
+    }
     if (typeof value !== 'string') {
       throw configError(
         alias,
-        `${key} must be a URL string (got ${describeValue(value)})`,
+        `${key} must be a URL string or a Hyperdrive binding (got ${describeValue(value)})`,
         `Set ${key} to the connection URL (file:…, postgres://…, mysql://…), or remove it`,
       )
     }
     found.push([key, value])
+  }
+  // A Hyperdrive binding named HYPERDRIVE (HYPERDRIVE_<NAME>) stands for DATABASE_URL (_<NAME>) when that is unset.
+  for (const [key, binding] of hyperdrive) {
+    if (found.some(([name]) => name === key)) continue
+    bindings.set(key, binding)
+    found.push([key, binding.connectionString])
   }
   found.sort((a, b) => (a[0] < b[0] ? -1 : 1))
   let key: string
@@ -70,9 +91,10 @@ export function registryFromEnv(
         'DATABASE_URL is not set',
         'Set DATABASE_URL (e.g. file:.data/app.db, postgres://…, mysql://…)',
       )
-    const extra: Record<string, string> = {}
-    for (const [name, value] of found)
-      if (name !== 'DATABASE_URL') extra[name.slice('DATABASE_URL_'.length).toLowerCase()] = value
-    return create({ ...options, database: main[1], extra })
+    const extra: Record<string, string | ConnectionStringBinding> = {}
+    for (const [name, value] of found) {
+      if (name !== 'DATABASE_URL') extra[name.slice('DATABASE_URL_'.length).toLowerCase()] = bindings.get(name) ?? value
+    }
+    return create({ ...options, database: bindings.get('DATABASE_URL') ?? main[1], extra })
   })
 }

@@ -13,6 +13,7 @@ export { detectPlatform, type PlatformName } from './platform.js'
 export { provideAsyncLocalStorage, type ContextStorage } from './context-storage.js'
 export type { DatabaseOptions } from './database-config.js'
 export type { Driver, DriverClient, DriverConfig, DriverTransaction, ErrorInfo } from './drivers/contract.js'
+export type { ConnectionStringBinding } from './hyperdrive.js'
 export type { Secrets } from './secrets.js'
 export type * from './types.js'
 

@@ -1,3 +1,4 @@
+import type { ConnectionStringBinding } from './hyperdrive.js'
 import { checkAlias, type DatabaseOptions } from './database-config.js'
 import { DatabaseRuntime, type RuntimeContext } from './database-runtime.js'
 import { adoptDatabase, Database, namedDatabase } from './database.js'
@@ -9,9 +10,12 @@ import type { PlatformName } from './platform.js'
 import { RegistryHold } from './registry-hold.js'
 import type { Hooks, RegistryStats, RetryOptions, Tracing } from './types.js'
 
-/** A database slot: a URL, `{ url, driver?, scope?, …driverOptions }`, or a `Database` from a factory. */
+/**
+ * A database slot: a URL, a Hyperdrive binding (`env.HYPERDRIVE`), `{ url, driver?, scope?, …driverOptions }`,
+ * or a `Database` from a factory.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: a database of any client type
-export type DatabaseInput = string | DatabaseOptions | Database<any>
+export type DatabaseInput = string | ConnectionStringBinding | DatabaseOptions | Database<any>
 
 /**
  * The `Database` a slot's input becomes: a factory's database keeps its client type; a URL or an

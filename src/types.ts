@@ -1,7 +1,7 @@
 import type { LazyDbError } from './errors.js'
 
 /** Names of the supported drivers. */
-export type DriverName = 'neon-http' | 'neon-ws' | 'planetscale' | 'libsql'
+export type DriverName = 'neon-http' | 'neon-ws' | 'planetscale' | 'libsql' | 'pg' | 'mysql2' | 'postgres'
 
 /** How long a driver client lives: the process (`warm`) or one invocation (`request`). */
 export type Scope = 'warm' | 'request'

@@ -19,9 +19,9 @@ export function driverForUrl(url: string): UrlCheck {
   switch (scheme) {
     case 'postgres':
     case 'postgresql':
-      return { ok: true, driver: parsed.searchParams.get('transport') === 'ws' ? 'neon-ws' : 'neon-http' }
+      return { ok: true, driver: postgresDriver(parsed) }
     case 'mysql':
-      return { ok: true, driver: 'planetscale' }
+      return { ok: true, driver: isPlanetscaleHost(parsed.hostname) ? 'planetscale' : 'mysql2' }
     case 'libsql':
     case 'http':
     case 'https':
@@ -36,6 +36,26 @@ export function driverForUrl(url: string): UrlCheck {
           '(use postgres://, mysql://, libsql://, http(s)://, ws(s)://, file: or :memory:)',
       }
   }
+}
+
+/** Neon's hosts: `*.neon.tech`. Its serverless driver speaks HTTP/WebSocket to them, which other hosts lack. */
+export function isNeonHost(hostname: string): boolean {
+  return /(^|\.)neon\.tech$/i.test(hostname)
+}
+
+/** PlanetScale's hosts: `*.psdb.cloud`, the only ones its HTTP API answers on. */
+export function isPlanetscaleHost(hostname: string): boolean {
+  return /(^|\.)psdb\.cloud$/i.test(hostname)
+}
+
+/**
+ * A Neon host → Neon over HTTP (`?transport=ws`: its WebSocket Pool); `?transport=` on any host asks
+ * for Neon too. Any other Postgres host → `pg`, a TCP driver that can reach it.
+ */
+function postgresDriver(parsed: URL): DriverName {
+  const transport = parsed.searchParams.get('transport')
+  if (transport === 'ws') return 'neon-ws'
+  return transport === 'http' || isNeonHost(parsed.hostname) ? 'neon-http' : 'pg'
 }
 
 /** A query parameter or option whose name looks like a credential, whatever its case or separators. */
@@ -142,6 +162,9 @@ const ACCEPTS: Record<DriverName, RegExp> = {
   'neon-ws': /^postgres(ql)?:\/\//i,
   planetscale: /^(mysql|https?):\/\//i,
   libsql: /^(libsql|https?|wss?):\/\/|^file:|^:memory:$/i,
+  pg: /^postgres(ql)?:\/\//i,
+  postgres: /^postgres(ql)?:\/\//i,
+  mysql2: /^mysql:\/\//i,
 }
 
 /** Whether a driver named with `driver:` can take this URL at all. */

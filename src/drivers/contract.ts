@@ -1,7 +1,8 @@
 // The contract between lazydb's core and a driver: what a driver is given (DriverConfig), what it
 // makes (a DriverClient), and what it knows about its errors (ErrorInfo).
 import type { Secrets } from '../secrets.js'
-import type { DriverName, Params, QueryResult, Statement, TransactionOptions } from '../types.js'
+import type { PlatformName } from '../platform.js'
+import type { DriverName, Params, QueryResult, Scope, Statement, TransactionOptions } from '../types.js'
 
 /** A database's settings as a driver needs them to create a client. Never put `url` in a message. */
 export interface DriverConfig {
@@ -13,6 +14,13 @@ export interface DriverConfig {
   options: Readonly<Record<string, unknown>>
   /** Masks every secret of this database in a text or an error. */
   secrets: Secrets
+  /**
+   * Where the client will live (set by the core before `validate` and `connect`), so that a pool is
+   * sized as the platform advises (src/drivers/pool-defaults.ts).
+   */
+  lifetime?: { scope: Scope; platform: PlatformName }
+  /** The URL came from a Cloudflare Hyperdrive binding (`{ connectionString }`): a pooler sits in front. */
+  hyperdrive?: boolean
 }
 
 /** An open transaction on a driver session. */

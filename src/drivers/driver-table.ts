@@ -16,6 +16,9 @@ export const DRIVER_SOURCES: Record<DriverName, { subpath: string; pkg: string }
   'neon-ws': { subpath: '@lazydb/core/neon', pkg: '@neondatabase/serverless' },
   planetscale: { subpath: '@lazydb/core/planetscale', pkg: '@planetscale/database' },
   libsql: { subpath: '@lazydb/core/libsql', pkg: '@libsql/client' },
+  pg: { subpath: '@lazydb/core/pg', pkg: 'pg' },
+  mysql2: { subpath: '@lazydb/core/mysql2', pkg: 'mysql2' },
+  postgres: { subpath: '@lazydb/core/postgres', pkg: 'postgres' },
 }
 
 /**

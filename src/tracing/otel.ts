@@ -19,6 +19,9 @@ const SYSTEM: Record<DriverName, string> = {
   'neon-ws': 'postgresql',
   planetscale: 'mysql',
   libsql: 'sqlite',
+  pg: 'postgresql',
+  postgres: 'postgresql',
+  mysql2: 'mysql',
 }
 
 /**

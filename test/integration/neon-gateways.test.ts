@@ -11,7 +11,7 @@ const pgUp = await requirePostgres()
 
 // A unique application_name lets connection counts ignore other test files running in parallel.
 const APP = `lazydb-neon-gw-${process.pid}`
-const NEON_HOST = 'ep-lazydb-test.neon.test'
+const NEON_HOST = 'ep-lazydb-test.neon.tech'
 const URL_ = pgUrlFor(NEON_HOST, { password: 'not-checked', applicationName: APP })
 const T = `neon_gw_${process.pid}`
 

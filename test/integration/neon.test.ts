@@ -18,7 +18,7 @@ const PID = process.pid
 // A unique application_name lets connection counts ignore other test files running in parallel.
 const APP = `lazydb-neon-${PID}`
 const PASSWORD = 's3cr3t-pw'
-const HOST = 'ep-lazydb-test.neon.test'
+const HOST = 'ep-lazydb-test.neon.tech'
 const urlFor = (applicationName: string) => pgUrlFor(HOST, { password: PASSWORD, applicationName })
 const HTTP_URL = urlFor(APP)
 const WS_URL = `${HTTP_URL}&transport=ws`

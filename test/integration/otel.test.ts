@@ -157,7 +157,7 @@ describe('@lazydb/core/otel', () => {
     it('records server.address, server.port and db.namespace from the URL, never the password or token', async () => {
       const password = 'otel-Pw-73kQ9'
       const token = 'otel-tok-5XW2'
-      const url = pgUrlFor('ep-otel.neon.test:5432', { password })
+      const url = pgUrlFor('ep-otel.neon.tech:5432', { password })
       const registry = new Registry({
         database: neon(url, { fetchEndpoint: gateway.endpoint, authToken: async () => token }),
         tracing: otel({ tracerProvider: provider, queryText: true }),
@@ -168,7 +168,7 @@ describe('@lazydb/core/otel', () => {
       const spans = exporter.getFinishedSpans().filter((s) => s.attributes['lazydb.driver'] === 'neon-http')
       expect(spans.find((s) => s.name === 'SELECT test')?.attributes).toMatchObject({
         'db.system': 'postgresql',
-        'server.address': 'ep-otel.neon.test',
+        'server.address': 'ep-otel.neon.tech',
         'server.port': 5432,
         'db.namespace': 'test',
       })

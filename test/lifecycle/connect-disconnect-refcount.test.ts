@@ -29,7 +29,7 @@ afterAll(async () => {
 
 /** neon-ws through a gateway delaying each message 100 ms: a connect takes several hundred ms. */
 function slowNeonWs(app: string, wsProxy = slow.wsProxy) {
-  const url = `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
+  const url = `${pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: app })}&transport=ws`
   return neon(url, { wsProxy, useSecureWebSocket: false, pipelineConnect: false, max: 2, transport: 'ws' })
 }
 

@@ -70,7 +70,7 @@ describe.skipIf(!pgUp)('neon-http: disconnect({ force: true }) during transactio
 
   it('the next statement is CLOSED, nothing is committed, the session is gone', async () => {
     const app = uniqueApp('force-http-tx')
-    const url = pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })
+    const url = pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: app })
     const registry = new Registry({
       database: neon(url, {
         fetchEndpoint: http.endpoint,

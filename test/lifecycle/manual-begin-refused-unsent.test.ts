@@ -77,7 +77,7 @@ describe('a statement that opens a transaction outside transaction() is refused 
 
   it.skipIf(!pgUp)('Neon over HTTP: refused, and no request reaches the gateway', async () => {
     const db = open(
-      neon(pgUrlFor('ep-manual-begin.neon.test', { password: 'not-checked' }), { fetchEndpoint: http!.endpoint }),
+      neon(pgUrlFor('ep-manual-begin.neon.tech', { password: 'not-checked' }), { fetchEndpoint: http!.endpoint }),
     )
     const before = http!.requests.length
     for (const text of STATEMENTS)

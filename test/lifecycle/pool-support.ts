@@ -18,7 +18,7 @@ export function uniqueApp(label: string): string {
 
 /** A neon-ws database (a Pool over the local WebSocket gateway) tagged with `app` as its application_name. */
 export function neonWs(gateway: NeonWsGateway, app: string, extra: NeonOptions = {}) {
-  const url = pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })
+  const url = pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: app })
   return neon(url, {
     wsProxy: gateway.wsProxy,
     useSecureWebSocket: false,

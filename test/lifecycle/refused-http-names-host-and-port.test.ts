@@ -31,7 +31,7 @@ describe('a refused HTTP connect', () => {
 
   it('neon-http to a closed endpoint: the message names 127.0.0.1:PORT', async () => {
     const port = await closedPort()
-    const url = 'postgres://app:not-a-secret@ep-lazydb-test.neon.test/test'
+    const url = 'postgres://app:not-a-secret@ep-lazydb-test.neon.tech/test'
     const database = neon(url, { fetchEndpoint: `http://127.0.0.1:${port}/sql` })
     const registry = new Registry({ database, platform: 'node', warn: false, retry: { totalMs: 100 } })
     const error = await refusedQueryError(registry)

@@ -40,7 +40,7 @@ describe.skipIf(!pgUp)('a server unreachable at the first statement', () => {
   function setup(transport: Transport, app: string, totalMs: number) {
     const retries: RetryEvent[] = []
     const errors: unknown[] = []
-    const url = pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })
+    const url = pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: app })
     const registry = new Registry({
       database: neon(transport === 'neon-ws' ? `${url}&transport=ws` : url, {
         transport: transport === 'neon-ws' ? 'ws' : 'http',

@@ -48,7 +48,7 @@ const databases = new Map<string, ScriptedDatabase>()
 let counter = 0
 
 export function scriptedDatabase(script: Script = {}): ScriptedDatabase {
-  const host = `scripted-${process.pid}-${++counter}.test`
+  const host = `scripted-${process.pid}-${++counter}.psdb.cloud`
   const database: ScriptedDatabase = { url: `mysql://user:scripted-secret@${host}/db`, log: [], script, connects: 0 }
   databases.set(host, database)
   return database

@@ -10,7 +10,7 @@ import { neon, type NeonOptions } from '@lazydb/core/neon'
 import { exposed } from '../support/exposed.js'
 import { QUICK_RETRY, expectNoLeaks, leaks, neonRejectingFetch, rejectionOf, type Secret } from './secrets-support.js'
 
-const URL = 'postgres://postgres:not-the-secret@ep-secrets-fn.neon.test/test'
+const URL = 'postgres://postgres:not-the-secret@ep-secrets-fn.neon.tech/test'
 
 const cases: Array<[label: string, token: string, authToken: (token: string) => NeonOptions['authToken']]> = [
   ['a sync function', `fnTokSync-51ZK8-${randomBytes(4).toString('hex')}`, (token) => () => token],

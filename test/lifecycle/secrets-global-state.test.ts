@@ -77,7 +77,7 @@ describe('globalThis after registries of every driver were used', () => {
       neonHttpGw = await startNeonHttpGateway()
       neonWsGw = await startNeonWsGateway()
       const url =
-        `postgres://postgres:${SECRET.password}@ep-secrets-global.neon.test/test` +
+        `postgres://postgres:${SECRET.password}@ep-secrets-global.neon.tech/test` +
         `?application_name=lazydb-secrets-global-${PID}`
       const socket: NeonOptions = {
         wsProxy: neonWsGw.wsProxy,
@@ -139,7 +139,7 @@ describe('globalThis after Registry.fromEnv()', () => {
   it('util.inspect(globalThis) shows no secret of the env URLs, before and after they are used', async () => {
     envHrana = await startHranaGateway({ file: tmp.file('env.db'), authToken: envToken })
     const env = {
-      DATABASE_URL: `postgres://postgres:${envPassword}@ep-secrets-env.neon.test/test`,
+      DATABASE_URL: `postgres://postgres:${envPassword}@ep-secrets-env.neon.tech/test`,
       DATABASE_URL_NOTES: `${envHrana.url}?authToken=${envToken}`,
     }
     const registry = Registry.fromEnv(env, { warn: false })

@@ -136,7 +136,7 @@ const neonGateways = async () => {
   return { http: neonHttpGw, ws: neonWsGw }
 }
 const neonUrl = (app: string, transport?: 'ws') =>
-  `postgres://postgres:${SECRET.password}@ep-secrets.neon.test/test` +
+  `postgres://postgres:${SECRET.password}@ep-secrets.neon.tech/test` +
   `?application_name=${app}-${PID}${transport ? '&transport=ws' : ''}`
 const socketOptions = (gw: NeonWsGateway): NeonOptions => ({
   wsProxy: gw.wsProxy,

@@ -60,7 +60,7 @@ const found = (c: Case, label: string, texts: Array<[string, string]>) =>
 describe('db.url with a percent-encoded password', () => {
   it.each(CASES.map((c) => [c.label, c] as const))('%s: masked in every spelling', (_label, c) => {
     const urls = [
-      `postgres://postgres:${c.written}@ep-enc.neon.test/test`,
+      `postgres://postgres:${c.written}@ep-enc.neon.tech/test`,
       `mysql://app:${c.written}@aws.connect.psdb.cloud/app`,
     ]
     for (const url of urls) {
@@ -82,7 +82,7 @@ describe('a neon-http connect error echoing a percent-encoded password', () => {
       detail: `password=${c.decoded}`,
     }))
     const registry = new Registry({
-      database: neon(`postgres://postgres:${c.written}@ep-enc.neon.test/test`, {
+      database: neon(`postgres://postgres:${c.written}@ep-enc.neon.tech/test`, {
         fetchEndpoint: 'http://127.0.0.1:9/sql',
         fetchFunction,
       }),

@@ -23,7 +23,7 @@ const lookalike = (password: string) => `pre${password}post`
 
 describe('db.url with a short password', () => {
   const urls = (password: string) => [
-    `postgres://postgres:${password}@ep-short.neon.test/test?application_name=${lookalike(password)}`,
+    `postgres://postgres:${password}@ep-short.neon.tech/test?application_name=${lookalike(password)}`,
     `mysql://app:${password}@aws.connect.psdb.cloud/app?application_name=${lookalike(password)}`,
   ]
   const cases = PASSWORDS.flatMap((password) =>
@@ -44,7 +44,7 @@ describe('db.url with a short password', () => {
 
 describe('a connect error in which the server echoes a short password', () => {
   it.each(PASSWORDS)('password %j is masked where it stands as a token, nothing else is changed', async (password) => {
-    const url = `postgres://postgres:${password}@ep-short.neon.test/test?application_name=${lookalike(password)}`
+    const url = `postgres://postgres:${password}@ep-short.neon.tech/test?application_name=${lookalike(password)}`
     const { fetchFunction, received } = neonRejectingFetch((got) => ({
       message:
         `password authentication failed for user "postgres" with password "${password}" ` +
@@ -68,7 +68,7 @@ describe('a connect error in which the server echoes a short password', () => {
       // Masking works on whole tokens only: the words around it are intact.
       expect(message).toContain('password authentication failed for user "postgres"')
       expect(message).toContain(`query sequence ${lookalike(password)}`)
-      expect(message).toContain('ep-short.neon.test/test')
+      expect(message).toContain('ep-short.neon.tech/test')
     } finally {
       await registry.disconnect({ force: true })
     }

@@ -19,7 +19,7 @@ const withParam = (base: string, param: string) =>
 
 describe('db.url with a credential-looking parameter', () => {
   const bases = [
-    ['postgres', 'postgres://postgres:Pw-9f3k2LQ@ep-secrets-params.neon.test/test'],
+    ['postgres', 'postgres://postgres:Pw-9f3k2LQ@ep-secrets-params.neon.tech/test'],
     ['mysql', 'mysql://user:Pw-9f3k2LQ@aws.connect.psdb.cloud/app'],
   ] as const
   const cases = bases.flatMap(([scheme, base]) =>
@@ -38,7 +38,7 @@ describe('db.url with a credential-looking parameter', () => {
 
 describe('a connect error in which the server echoes the connection string', () => {
   it.each(PARAMS)('?%s= is masked in the error and its cause chain', async (param) => {
-    const url = withParam('postgres://postgres:Pw-9f3k2LQ@ep-secrets-params.neon.test/test', param)
+    const url = withParam('postgres://postgres:Pw-9f3k2LQ@ep-secrets-params.neon.tech/test', param)
     const { fetchFunction, received } = neonRejectingFetch((got) => ({
       message: `password authentication failed for connection "${got.connectionString}"`,
       code: '28P01',

@@ -35,7 +35,7 @@ describe('a socket connect to a server that never answers', () => {
 
   const blackHoled = () =>
     new Registry({
-      database: neon('postgres://user:secret-pw@ep-black-hole.neon.test/db', {
+      database: neon('postgres://user:secret-pw@ep-black-hole.neon.tech/db', {
         driver: 'neon-ws',
         wsProxy: `127.0.0.1:${port}/v2`,
         useSecureWebSocket: false,

@@ -62,7 +62,7 @@ describe.skipIf(!pgUp)('timeoutMs while a transaction statement runs (Postgres)'
   })
 
   const neonHttpWithSession = (app: string) =>
-    neon(pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app }), {
+    neon(pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: app }), {
       fetchEndpoint: http.endpoint,
       wsProxy: suite.gateway.wsProxy,
       useSecureWebSocket: false,

@@ -12,7 +12,7 @@ import { neon, type NeonOptions } from '@lazydb/core/neon'
 import { exposed } from '../support/exposed.js'
 import { QUICK_RETRY, expectNoLeaks, leaks, rejectionOf, settledWithin, type Secret } from './secrets-support.js'
 
-const URL = 'postgres://postgres:not-the-secret@ep-token-fn-shared.neon.test/test'
+const URL = 'postgres://postgres:not-the-secret@ep-token-fn-shared.neon.tech/test'
 
 /**
  * A Neon SQL-over-HTTP endpoint: `select 1` succeeds; any other statement is rejected with a

@@ -90,7 +90,7 @@ describe.skipIf(!pgUp)('Neon over HTTP: a hidden BEGIN through query() is refuse
   it('refused with no request sent; later inserts are visible at once', async () => {
     const app = uniqueApp('hidden-begin-http')
     const db = open(
-      neon(pgUrlFor('ep-hidden-begin.neon.test', { password: 'not-checked', applicationName: app }), {
+      neon(pgUrlFor('ep-hidden-begin.neon.tech', { password: 'not-checked', applicationName: app }), {
         fetchEndpoint: http.endpoint,
       }),
     )

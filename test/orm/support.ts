@@ -89,7 +89,7 @@ export async function startNeon(): Promise<NeonBackend> {
   return {
     http: { fetchEndpoint: httpGateway.endpoint, ...socket },
     ws: socket,
-    url: (applicationName) => pgUrlFor('ep-lazydb-orm.neon.test', { password: 'not-checked', applicationName }),
+    url: (applicationName) => pgUrlFor('ep-lazydb-orm.neon.tech', { password: 'not-checked', applicationName }),
     close: async () => {
       await Promise.all([httpGateway.close(), wsGateway.close()])
     },

@@ -81,7 +81,7 @@ describe.skipIf(!pgUp)('chaos between the Neon WebSocket gateway and PostgreSQL'
     await admin.query(`create table ${TABLE} (id bigint primary key, invocation int not null)`)
     proxy = await startChaosProxy({ target: { host: PG_HOST, port: PG_PORT }, rates: RATES })
     gateway = await startNeonWsGateway({ target: { host: '127.0.0.1', port: proxy.port } })
-    const neonUrl = pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: APP })
+    const neonUrl = pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: APP })
     const url = `${neonUrl}&transport=ws`
     const socket = { wsProxy: gateway.wsProxy, useSecureWebSocket: false, pipelineConnect: false as const }
     registry = new Registry({

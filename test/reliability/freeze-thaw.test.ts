@@ -24,7 +24,7 @@ import { removeBundle, sleep, startFrozenFunction, type ChildReport, type Frozen
 const pgUp = await requirePostgres()
 const APP = `lazydb-freeze-${process.pid}`
 const wsUrl = (app: string) =>
-  `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
+  `${pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: app })}&transport=ws`
 
 interface Outcome {
   failures: { cycle: number; error: ChildReport['error'] }[]

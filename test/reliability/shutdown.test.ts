@@ -17,7 +17,7 @@ const pgUp = await requirePostgres()
 const APP = `lazydb-shutdown-${process.pid}`
 const TABLE = `lazydb_rel_shutdown_${process.pid}`
 const wsUrl = (app: string) =>
-  `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
+  `${pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: app })}&transport=ws`
 
 type Scope = 'request' | 'warm'
 

@@ -19,7 +19,7 @@ const POOL_MAX = 5
 const INVOCATIONS = 10_000
 const CONCURRENCY = 25
 const wsUrl = (app: string) =>
-  `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
+  `${pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: app })}&transport=ws`
 
 // vitest cannot pass --expose-gc to its workers; the flag can still be set at run time, and a new
 // context then gets a `gc` function.

@@ -14,7 +14,7 @@ import { pgAdmin, removeBundle, sleep, startFrozenFunction, terminateBackends, t
 const pgUp = await requirePostgres()
 const APP = `lazydb-terminate-${process.pid}`
 const wsUrl = (app: string) =>
-  `${pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })}&transport=ws`
+  `${pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: app })}&transport=ws`
 const pidOf = (rows: unknown) => (rows as { pid: number }[])[0]!.pid
 
 describe.skipIf(!pgUp)('pg_terminate_backend of the warm connection', () => {

@@ -31,7 +31,7 @@ describe.skipIf(!pgUp)('PostgreSQL unreachable for 2 s at cold start', () => {
   })
 
   function registryFor(transport: Transport, app: string, totalMs: number, retries: RetryEvent[]) {
-    const url = pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked', applicationName: app })
+    const url = pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked', applicationName: app })
     return new Registry({
       database: neon(transport === 'neon-ws' ? `${url}&transport=ws` : url, {
         fetchEndpoint: http.endpoint,

@@ -16,7 +16,7 @@ import { bundleDir, importBundle, sleep } from './helpers.js'
 const pgUp = await requirePostgres()
 
 const APP = `lazydb-lambda-${process.pid}`
-const NEON_HOST = 'ep-lazydb-test.neon.test'
+const NEON_HOST = 'ep-lazydb-test.neon.tech'
 const wsUrl = (app: string) => `${pgUrlFor(NEON_HOST, { password: 'not-checked', applicationName: app })}&transport=ws`
 const silent = { log() {}, transports: [] }
 

@@ -67,8 +67,8 @@ describe('optional packages missing (built package, real Node)', () => {
       const out = await inProject(`
       await import('@lazydb/core/neon')
       const registry = new Registry({
-        database: 'postgres://app:s3cretpw@ep-x.neon.test/app',
-        extra: { ws: 'postgres://app:s3cretpw@ep-x.neon.test/app?transport=ws' },
+        database: 'postgres://app:s3cretpw@ep-x.neon.tech/app',
+        extra: { ws: 'postgres://app:s3cretpw@ep-x.neon.tech/app?transport=ws' },
         warn: false,
       })
       out.tx = await registry.database.transaction(async (tx) => tx.query('select 1')).then(() => null, ${caught})

@@ -15,7 +15,7 @@ import { bundleDir, importBundle, sleep } from './helpers.js'
 const pgUp = await requirePostgres()
 
 const APP = `lazydb-vercel-${process.pid}`
-const NEON_HOST = 'ep-lazydb-test.neon.test'
+const NEON_HOST = 'ep-lazydb-test.neon.tech'
 const dir = bundleDir('vercel')
 
 interface StatsBody {

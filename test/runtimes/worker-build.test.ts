@@ -22,7 +22,7 @@ const pgUp = await requirePostgres()
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const APP = `lazydb-worker-build-${process.pid}`
-const NEON_HOST = 'ep-lazydb-test.neon.test'
+const NEON_HOST = 'ep-lazydb-test.neon.tech'
 const WORKER_CONDITIONS = ['workerd', 'worker', 'browser']
 /** A computed specifier: import( followed by anything but a string literal. */
 const COMPUTED_IMPORT = /\bimport\s*\(\s*(?!['"`])/

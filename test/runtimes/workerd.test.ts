@@ -14,7 +14,7 @@ import { startWorker } from './miniflare.js'
 const pgUp = await requirePostgres()
 
 const APP = `lazydb-workerd-${process.pid}`
-const NEON_HOST = 'ep-lazydb-test.neon.test'
+const NEON_HOST = 'ep-lazydb-test.neon.tech'
 const REQUEST_TIMEOUT_MS = 5000
 const CROSS_REQUEST = /Cannot perform I\/O on behalf of a different request/
 

@@ -16,7 +16,7 @@ export interface PgUrlOptions {
 /**
  * A connection string for the drivers. `hostPort` defaults to the real server; the Neon
  * gateways ignore the host and always reach 127.0.0.1:5432, so a Neon-looking host such as
- * `ep-test.neon.test` works too. No password is needed: trust auth never asks for one, and
+ * `ep-test.neon.tech` works too. No password is needed: trust auth never asks for one, and
  * with `pipelineConnect: false` the WebSocket driver sends none unasked (any password given
  * here is ignored by trust auth).
  */
@@ -28,7 +28,7 @@ export function pgUrlFor(hostPort = `${PG_HOST}:${PG_PORT}`, options: PgUrlOptio
 }
 
 /** The same database behind a fake Neon host and password, as the drivers see it in tests. */
-export const NEON_URL = pgUrlFor('ep-lazydb-test.neon.test', { password: 'not-checked' })
+export const NEON_URL = pgUrlFor('ep-lazydb-test.neon.tech', { password: 'not-checked' })
 
 async function withClient<T>(fn: (client: pg.Client) => Promise<T>, url = PG_URL): Promise<T> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })

@@ -42,10 +42,14 @@ describe('config checked at construction', () => {
     expect(thrown(() => new Registry({ database: ':memory:', extra: { '': ':memory:' } })).code).toBe('CONFIG_INVALID')
   })
 
-  it('selects the driver from the scheme, overridable', () => {
+  it('selects a driver that can reach the host, overridable', () => {
     const registry = new Registry({
-      database: 'postgres://u:p@db.example.com/app',
+      database: 'postgres://u:p@ep-x-123.us-east-2.aws.neon.tech/app',
       extra: {
+        tcp: 'postgres://u:p@db.example.com/app',
+        mysqlTcp: 'mysql://u:p@db.example.com/app',
+        forcedPostgres: { url: 'postgres://u:p@db.example.com/app', driver: 'postgres' },
+        neonHttp: 'postgres://u:p@db.example.com/app?transport=http',
         ws: 'postgresql://u:p@db.example.com/app?transport=ws',
         forced: { url: 'postgres://u:p@db.example.com/app', driver: 'neon-ws' },
         mysql: 'mysql://u:p@aws.connect.psdb.cloud/app',
@@ -58,6 +62,10 @@ describe('config checked at construction', () => {
     const drivers = Object.fromEntries(Object.entries(registry.extra).map(([k, d]) => [k, d.driver]))
     expect(registry.database.driver).toBe('neon-http')
     expect(drivers).toEqual({
+      tcp: 'pg',
+      mysqlTcp: 'mysql2',
+      forcedPostgres: 'postgres',
+      neonHttp: 'neon-http',
       ws: 'neon-ws',
       forced: 'neon-ws',
       mysql: 'planetscale',
@@ -94,13 +102,19 @@ describe('config checked at construction', () => {
     const on = (platform: 'cloudflare' | 'aws-lambda' | 'vercel-edge') =>
       new Registry({
         database: 'postgres://u:p@h/db?transport=ws',
-        extra: { http: 'postgres://u:p@h/db', turso: 'libsql://x.turso.io', tursoWs: 'wss://x.turso.io' },
+        extra: {
+          http: 'postgres://u:p@ep-x.neon.tech/db',
+          tcp: 'postgres://u:p@h/db',
+          turso: 'libsql://x.turso.io',
+          tursoWs: 'wss://x.turso.io',
+        },
         platform,
       }).stats().databases
     // @libsql/client sends libsql:// over HTTPS: warm everywhere; only ws(s):// holds a socket.
     expect(on('cloudflare')).toMatchObject({
       default: { scope: 'request' },
       http: { scope: 'warm' },
+      tcp: { driver: 'pg', scope: 'request' },
       turso: { scope: 'warm' },
       tursoWs: { scope: 'request' },
     })
@@ -108,6 +122,7 @@ describe('config checked at construction', () => {
     expect(on('aws-lambda')).toMatchObject({
       default: { scope: 'warm' },
       http: { scope: 'warm' },
+      tcp: { driver: 'pg', scope: 'warm' },
       turso: { scope: 'warm' },
     })
   })
