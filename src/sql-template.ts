@@ -9,7 +9,9 @@ const cache = {
 }
 
 export function placeholderStyle(driver: DriverName): PlaceholderStyle {
-  return driver === 'neon-http' || driver === 'neon-ws' ? 'dollar' : 'question'
+  return driver === 'neon-http' || driver === 'neon-ws' || driver === 'pg' || driver === 'postgres'
+    ? 'dollar'
+    : 'question'
 }
 
 /**

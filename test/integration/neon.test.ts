@@ -5,7 +5,7 @@ import ws from 'ws'
 import { Pool, neon as rawNeon, neonConfig } from '@neondatabase/serverless'
 import { LazyDbError, Registry } from '@lazydb/core'
 import { classifyNeon, neon, type NeonOptions } from '@lazydb/core/neon'
-import { neonWsInternals } from '../../src/drivers/neon/pipeline.js'
+import { pipelineInternals } from '../../src/drivers/pg-common/pipeline.js'
 import { conformance, type Dialect } from '../support/conformance.js'
 import { startNeonHttpGateway, type NeonHttpGateway } from '../support/neon-http-gateway.js'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
@@ -566,7 +566,7 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
       const scoped = registry.using(undefined, { schema: 'pg_catalog' })
       try {
         await registry.database.query('select 1')
-        neonWsInternals.pipelining = false
+        pipelineInternals.pipelining = false
         gw.slowWs.resetCounters()
         expect((await scoped.query<{ s: string }>('select current_schema() as s, $1::int as n', [1])).rows).toEqual([
           { s: 'pg_catalog', n: 1 },
@@ -579,7 +579,7 @@ describe.skipIf(!pgUp)('Neon drivers', () => {
           { s: 'public' },
         ])
       } finally {
-        neonWsInternals.pipelining = true
+        pipelineInternals.pipelining = true
         await registry.disconnect()
       }
     })

@@ -3,10 +3,11 @@ import { LazyDbError } from '../../errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
 import type { Driver, DriverClient, DriverConfig, DriverTransaction } from '../contract.js'
 import { manualTransactionError, opensTransaction } from '../manual-transaction.js'
-import { asError, classifyNeon } from './errors.js'
+import { asError, classifyPostgres } from '../pg-common/errors.js'
 import { checkNeonOptions } from './options.js'
-import { beginOn, endClient, openSession, SessionTransaction, socketSettings } from './session.js'
-import { driverUrl, positional, searchPathValue, SET_SEARCH_PATH, toResult, type ResultLike } from './sql.js'
+import { beginOn, endClient, SessionTransaction } from '../pg-common/session.js'
+import { openSession, socketSettings } from './socket.js'
+import { driverUrl, positional, searchPathValue, SET_SEARCH_PATH, toResult, type ResultLike } from '../pg-common/sql.js'
 
 type Sql = NeonQueryFunction<false, true>
 
@@ -170,6 +171,6 @@ export const neonHttpDriver: Driver = {
     }
     return new NeonHttpClient(raw, config, url, globals)
   },
-  classify: classifyNeon,
+  classify: classifyPostgres,
   validate: checkNeonOptions,
 }

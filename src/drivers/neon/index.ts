@@ -123,7 +123,7 @@ function pickDriver(url: string, transport: unknown, driver: unknown): 'neon-htt
   return chosen
 }
 
-export { classifyNeon, NeonWebSocketError } from './errors.js'
+export { classifyPostgres as classifyNeon, NeonWebSocketError } from '../pg-common/errors.js'
 export { neonHttpDriver } from './http.js'
 export { neonWsDriver } from './pool.js'
 

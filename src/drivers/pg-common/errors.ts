@@ -2,7 +2,8 @@ import { LazyDbError } from '../../errors.js'
 import type { ErrorInfo } from '../contract.js'
 import { classifyNetwork } from '../network-errors.js'
 
-// Neon errors, from either transport: what they say about the statement, and how they are wrapped.
+// Postgres errors from a pg-style client (node-postgres, Neon over HTTP or WebSocket): what they say about
+// the statement, and how they are wrapped.
 
 /** Errors raised before any statement was written (opening a socket, the startup exchange). */
 const beforeAnyStatement = new WeakSet<object>()
@@ -37,10 +38,10 @@ const TRANSIENT = new Set(['53300', '57P01', '57P02', '57P03'])
 const AT_STARTUP = new Set(['53300', '57P03'])
 
 /**
- * What a Neon error (HTTP `NeonDbError`, WebSocket pg `DatabaseError`, a socket or WebSocket
+ * What a Postgres error (pg's `DatabaseError`, Neon's HTTP `NeonDbError`, a socket or WebSocket
  * failure) says about the statement: SQLSTATE and fields, never sent (retry), maybe run, auth.
  */
-export function classifyNeon(error: unknown): ErrorInfo {
+export function classifyPostgres(error: unknown): ErrorInfo {
   if (typeof error !== 'object' || error === null || error instanceof LazyDbError) return {}
   const e = error as Record<string, unknown>
   const atConnect = beforeAnyStatement.has(error)
@@ -75,6 +76,6 @@ export function classifyNeon(error: unknown): ErrorInfo {
 
 /** Whether a client must be thrown away after this error rather than reused. */
 export function connectionBroken(error: unknown): boolean {
-  const info = classifyNeon(error)
+  const info = classifyPostgres(error)
   return info.notSent === true || info.lostMaybeRun === true || (error as { severity?: unknown })?.severity === 'FATAL'
 }

@@ -1,82 +1,22 @@
-import { Client } from '@neondatabase/serverless'
-import { LazyDbError } from '../../errors.js'
-import { importAtRuntime } from '../../runtime-import.js'
 import type { Params, QueryResult, TransactionOptions } from '../../types.js'
-import type { DriverConfig, DriverTransaction } from '../contract.js'
-import { asError, connectFailure, connectionBroken } from './errors.js'
+import type { DriverTransaction } from '../contract.js'
+import { asError, connectionBroken } from './errors.js'
 import { beginStatement, positional, searchPathSql, toResult, type ResultLike } from './sql.js'
 
-// WebSocket sessions, shared by both Neon transports (neon-http opens one per interactive
-// transaction; neon-ws pools them): the WebSocket and its settings, opening and ending a client,
-// and an interactive transaction on one session.
+// One Postgres session of a pg-style client (node-postgres, or Neon's WebSocket build of it): ending
+// it with a deadline, killing its socket, and an interactive transaction on it.
 
 /** How long `close()` waits for a graceful end before it destroys the sockets. */
 export const CLOSE_TIMEOUT_MS = 1000
 /** How long a forced rollback waits for its ROLLBACK before it drops the session instead. */
 const FORCED_ROLLBACK_MS = 100
 
-// --- WebSocket settings -----------------------------------------------------------------------
-
-/** Driver settings that the WebSocket transport takes per client (`client.neonConfig`). */
-const SOCKET_SETTINGS = [
-  'wsProxy',
-  'useSecureWebSocket',
-  'pipelineConnect',
-  'pipelineTLS',
-  'forceDisablePgSSL',
-  'coalesceWrites',
-  'disableSNI',
-  'rootCerts',
-  'subtls',
-] as const
-
-export type SocketSettings = Record<string, unknown>
-
-// `ws` is an optional peer, for Node < 22 only, loaded through the core's runtime loader (which the
-// Worker/edge build of the core lacks: those runtimes have a global WebSocket).
-let wsModule: Promise<unknown> | undefined
-
-/** `options.webSocketConstructor`, else the runtime's WebSocket, else the `ws` package (Node 20). */
-async function webSocketConstructor(config: DriverConfig): Promise<unknown> {
-  const given = config.options.webSocketConstructor
-  if (given !== undefined) return given
-  const native = (globalThis as { WebSocket?: unknown }).WebSocket
-  if (typeof native === 'function') return native
-  const noWebSocket = `database "${config.alias}" (${config.driver}): this runtime has no global WebSocket`
-  if (importAtRuntime === undefined) {
-    throw new LazyDbError(
-      'DRIVER_MISSING',
-      `${noWebSocket}, and this build (Workers, edge, browsers) does not load ws. Pass { webSocketConstructor }`,
-      { database: config.alias },
-    )
-  }
-  try {
-    const mod = (await (wsModule ??= importAtRuntime('ws'))) as { WebSocket?: unknown; default?: unknown }
-    return mod.WebSocket ?? mod.default
-  } catch (error) {
-    wsModule = undefined
-    throw new LazyDbError(
-      'DRIVER_MISSING',
-      `${noWebSocket} (Node 20 has none) and the optional package ws is not installed. ` +
-        'Run: npm install ws, or pass { webSocketConstructor }',
-      { database: config.alias, cause: error },
-    )
-  }
-}
-
-export async function socketSettings(config: DriverConfig): Promise<SocketSettings> {
-  const settings: SocketSettings = { webSocketConstructor: await webSocketConstructor(config) }
-  for (const name of SOCKET_SETTINGS) if (config.options[name] !== undefined) settings[name] = config.options[name]
-  return settings
-}
-
-export function configure(client: Client, settings: SocketSettings): void {
-  Object.assign(client.neonConfig, settings)
-}
-
 // --- Opening and ending a client ------------------------------------------------------------------
 
-export type Closable = Pick<Client, 'end'> & { connection?: unknown }
+export interface Closable {
+  end(): Promise<void>
+  connection?: unknown
+}
 
 /** Kills a client's socket at once (no goodbye): for connections that dropped or hang. */
 export function destroyClient(client: Closable): void {
@@ -86,6 +26,7 @@ export function destroyClient(client: Closable): void {
       | undefined
   )?.stream
   try {
+    // Neon's WebSocket transport keeps the socket as stream.ws; node-postgres's stream is the TCP socket.
     const ws = stream?.ws
     if (typeof ws?.terminate === 'function') ws.terminate()
     else ws?.close?.()
@@ -108,24 +49,6 @@ export async function endClient(client: Closable, dead = false): Promise<void> {
   ])
   clearTimeout(timer)
   if (!ended) destroyClient(client)
-}
-
-/** A standalone WebSocket session (neon-http's interactive transactions). */
-export async function openSession(
-  url: string,
-  settings: SocketSettings,
-): Promise<{ client: Client; isDead(): boolean }> {
-  const client = new Client(url)
-  configure(client, settings)
-  let dead = false
-  client.on('error', () => (dead = true)) // surfaces on the next query; never an unhandled 'error'
-  try {
-    await client.connect()
-  } catch (error) {
-    destroyClient(client)
-    throw connectFailure(error)
-  }
-  return { client, isDead: () => dead }
 }
 
 // --- Statements over one session ----------------------------------------------------------------

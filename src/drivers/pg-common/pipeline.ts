@@ -1,9 +1,8 @@
-import { Client } from '@neondatabase/serverless'
 import { beginOn, type SessionLike } from './session.js'
 import { searchPathValue, SET_SEARCH_PATH, type ResultLike } from './sql.js'
 
 // Several statements on one WebSocket session, atomically, in as few round trips as pg allows
-// (neon-ws's `batch`, and its `execute` with a schema and parameters).
+// (a pg-style pool's `batch`, and its `execute` with a schema and parameters: neon-ws and pg).
 
 interface PgConnection {
   parse(msg: unknown): void
@@ -25,12 +24,13 @@ type PgQueryClass = new (config: {
 }) => PgQuery
 
 /** @internal For tests: turn pipelining off to exercise the BEGIN … COMMIT fallback. */
-export const neonWsInternals = { pipelining: true }
+export const pipelineInternals = { pipelining: true }
 
-function queryClass(): PgQueryClass | undefined {
-  const candidate = (Client as unknown as { Query?: PgQueryClass }).Query
+/** pg's Query class, a static of the session's Client class (node-postgres's, or Neon's subclass of it). */
+function queryClass(session: SessionLike): PgQueryClass | undefined {
+  const candidate = (session.constructor as { Query?: PgQueryClass } | undefined)?.Query
   const proto = candidate?.prototype as Partial<PgQuery> | undefined
-  return neonWsInternals.pipelining && typeof proto?.prepare === 'function' && typeof proto.submit === 'function'
+  return pipelineInternals.pipelining && typeof proto?.prepare === 'function' && typeof proto.submit === 'function'
     ? candidate
     : undefined
 }
@@ -112,7 +112,7 @@ export async function runAtomically(
   statements: readonly Bound[],
   schema: string | undefined,
 ): Promise<ResultLike[]> {
-  const Query = queryClass()
+  const Query = queryClass(session)
   // A blank statement answers EmptyQueryResponse instead of a result: keep those on the simple path.
   if (Query === undefined || statements.some((s) => s.text.trim() === ''))
     return inTransaction(session, statements, schema)
