@@ -204,7 +204,7 @@ export class PgPoolClient implements DriverClient {
       if (schema === undefined) result = toResult(await client.query(text, values))
       // Without parameters pg uses the simple protocol (several statements allowed): the
       // search_path goes first in the same message, and the message is one implicit transaction.
-      else if (values.length === 0) result = toResult(await client.query(`${searchPathSql(schema)}; $text`))
+      else if (values.length === 0) result = toResult(await client.query(`${searchPathSql(schema)}; ${text}`))
       else result = toResult((await runAtomically(client, [{ text, values }], schema))[0]!)
     } catch (error) {
       await this.#giveBack(client, connectionBroken(error))

@@ -1,0 +1,41 @@
+// pg: node-postgres's Pool over TCP, run by the pg-pool client it shares with neon-ws.
+import { Pool } from 'pg'
+import type { Driver, DriverClient, DriverConfig } from '../contract.js'
+import { classifyPostgres } from '../pg-common/errors.js'
+import { type Pool as PgPool, PgPoolClient, poolOptions } from '../pg-common/pool-client.js'
+import { checkPgOptions } from './options.js'
+
+/** Every connection's tag unless the URL or `applicationName` names one: the fleet reaper finds them by it. */
+export const DEFAULT_APPLICATION_NAME = 'lazydb'
+
+function pgPoolConfig(config: DriverConfig): Record<string, unknown> {
+  const options = config.options as { applicationName?: string; statementTimeoutMs?: number; ssl?: unknown }
+  const settings: Record<string, unknown> = {
+    ...poolOptions(config),
+    connectionString: config.url,
+    fallback_application_name: DEFAULT_APPLICATION_NAME,
+    // Node keeps a pooled socket alive across quiet spells; a frozen Lambda's socket is found stale on thaw.
+    keepAlive: true,
+  }
+  if (options.applicationName !== undefined) settings.application_name = options.applicationName
+  if (options.statementTimeoutMs !== undefined) settings.statement_timeout = options.statementTimeoutMs
+  if (options.ssl !== undefined) settings.ssl = options.ssl
+  return settings
+}
+
+export const pgDriver: Driver = {
+  name: 'pg',
+  async connect(config: DriverConfig): Promise<DriverClient> {
+    checkPgOptions(config)
+    const client = new PgPoolClient(new Pool(pgPoolConfig(config)) as unknown as PgPool, config)
+    try {
+      await client.open()
+    } catch (error) {
+      await client.close(true)
+      throw error
+    }
+    return client
+  },
+  classify: classifyPostgres,
+  validate: checkPgOptions,
+}

@@ -1,0 +1,30 @@
+import { configError } from '../../errors.js'
+import { isTimerMs } from '../../options.js'
+import type { DriverConfig } from '../contract.js'
+import { poolMax } from '../pool-defaults.js'
+
+// The options the pg driver accepts beside the URL, and what each must be. No I/O; values never quoted.
+
+const KINDS: Record<string, (value: unknown) => boolean> = {
+  max: (v) => Number.isInteger(v) && (v as number) >= 1,
+  idleTimeoutMillis: (v) => isTimerMs(v),
+  connectionTimeoutMillis: (v) => isTimerMs(v),
+  applicationName: (v) => typeof v === 'string' && v.length <= 63,
+  statementTimeoutMs: (v) => isTimerMs(v),
+  ssl: (v) => typeof v === 'boolean' || (typeof v === 'object' && v !== null),
+}
+
+/** Checks the pg options; no I/O. */
+export function checkPgOptions(config: DriverConfig): void {
+  for (const [name, ok] of Object.entries(KINDS)) {
+    const value = config.options[name]
+    if (value !== undefined && !ok(value)) {
+      throw configError(
+        config.alias,
+        `the pg option ${name} has an invalid value (${typeof value})`,
+        'See the pg() options in @lazydb/core/pg',
+      )
+    }
+  }
+  poolMax(config)
+}
