@@ -11,6 +11,7 @@ import { poolDefaults, poolMax } from '../pool-defaults.js'
 import { nextTurn, SETTLE_AFTER_IDLE_MS, settleIo } from '../settle-io.js'
 import { asError, connectFailure, connectionBroken } from './errors.js'
 import { runAtomically } from './pipeline.js'
+import type { PostgresReaper } from './reaper.js'
 import {
   beginOn,
   CLOSE_TIMEOUT_MS,
@@ -76,9 +77,12 @@ export class PgPoolClient implements DriverClient {
   /** When a client was last checked out or given back (performance.now()). */
   #lastActive = 0
 
-  constructor(raw: Pool, config: DriverConfig) {
+  readonly #reaper: PostgresReaper | undefined
+
+  constructor(raw: Pool, config: DriverConfig, reaper?: PostgresReaper) {
     this.raw = raw
     this.#config = config
+    this.#reaper = reaper
     // An idle client whose connection died (a server restart, a Lambda freeze) must not crash the process.
     raw.on('error', () => {
       this.#lostIdle = true
@@ -127,6 +131,7 @@ export class PgPoolClient implements DriverClient {
       }
       if (attempt > 1 || socketOpen(client)) {
         this.#lastActive = performance.now()
+        if (this.#reaper !== undefined) await this.#reaper.maybeReap(client)
         return client
       }
       client.release(true)

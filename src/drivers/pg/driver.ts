@@ -3,12 +3,14 @@ import { Pool } from 'pg'
 import type { Driver, DriverClient, DriverConfig } from '../contract.js'
 import { classifyPostgres } from '../pg-common/errors.js'
 import { type Pool as PgPool, PgPoolClient, poolOptions } from '../pg-common/pool-client.js'
+import { PostgresReaper } from '../pg-common/reaper.js'
+import { reaperSettings } from '../reaper-options.js'
 import { checkPgOptions } from './options.js'
 
 /** Every connection's tag unless the URL or `applicationName` names one: the fleet reaper finds them by it. */
 export const DEFAULT_APPLICATION_NAME = 'lazydb'
 
-function pgPoolConfig(config: DriverConfig): Record<string, unknown> {
+function pgPoolConfig(config: DriverConfig, reaper: PostgresReaper | undefined): Record<string, unknown> {
   const options = config.options as { applicationName?: string; statementTimeoutMs?: number; ssl?: unknown }
   const settings: Record<string, unknown> = {
     ...poolOptions(config),
@@ -20,6 +22,7 @@ function pgPoolConfig(config: DriverConfig): Record<string, unknown> {
   if (options.applicationName !== undefined) settings.application_name = options.applicationName
   if (options.statementTimeoutMs !== undefined) settings.statement_timeout = options.statementTimeoutMs
   if (options.ssl !== undefined) settings.ssl = options.ssl
+  if (reaper !== undefined) settings.options = reaper.startupOptions()
   return settings
 }
 
@@ -27,7 +30,9 @@ export const pgDriver: Driver = {
   name: 'pg',
   async connect(config: DriverConfig): Promise<DriverClient> {
     checkPgOptions(config)
-    const client = new PgPoolClient(new Pool(pgPoolConfig(config)) as unknown as PgPool, config)
+    const settings = reaperSettings(config)
+    const reaper = settings === undefined ? undefined : new PostgresReaper(settings)
+    const client = new PgPoolClient(new Pool(pgPoolConfig(config, reaper)) as unknown as PgPool, config, reaper)
     try {
       await client.open()
     } catch (error) {

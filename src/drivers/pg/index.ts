@@ -4,6 +4,7 @@ import { configError, describeValue, isOptionsObject } from '../../errors.js'
 import type { ConnectionStringBinding } from '../../hyperdrive.js'
 import type { Scope } from '../../types.js'
 import { registerDriver } from '../driver-table.js'
+import type { ReaperOption } from '../reaper-options.js'
 import { pgDriver } from './driver.js'
 
 /**
@@ -23,6 +24,12 @@ export interface PgOptions {
   applicationName?: string
   /** The server's `statement_timeout` for every connection. */
   statementTimeoutMs?: number
+  /**
+   * The fleet reaper (opt-in): when the server nears its connection limit, end this application's own
+   * connections idle past `idleMs`, and have the server end any idle past `serverIdleMs` by itself.
+   * @example pg(url, { reaper: { idleMs: 3000, usage: 0.8 } })
+   */
+  reaper?: ReaperOption
   /** pg's `ssl` setting (`true`, or TLS options). */
   ssl?: boolean | Record<string, unknown>
 }

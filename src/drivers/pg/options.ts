@@ -2,6 +2,7 @@ import { configError } from '../../errors.js'
 import { isTimerMs } from '../../options.js'
 import type { DriverConfig } from '../contract.js'
 import { poolMax } from '../pool-defaults.js'
+import { reaperSettings } from '../reaper-options.js'
 
 // The options the pg driver accepts beside the URL, and what each must be. No I/O; values never quoted.
 
@@ -27,4 +28,5 @@ export function checkPgOptions(config: DriverConfig): void {
     }
   }
   poolMax(config)
+  reaperSettings(config)
 }

@@ -1,0 +1,56 @@
+import type { ReaperSettings } from '../reaper-options.js'
+import type { SessionLike } from './session.js'
+
+// The fleet reaper on Postgres. Frozen instances (Lambda, Vercel) keep their idle connections open on
+// the server, and a fleet of them fills the server's limit ("too many connections"). Every so often a
+// live instance looks at how full the server is; past `usage`, it ends the connections of its own
+// application (same role, same application_name) that have been idle at least `idleMs`. Safe because
+// every lazydb instance replaces a connection that was ended while idle before using it.
+
+/** How full the server is for this role, and how full it is in all. */
+const USAGE = `select
+  (select count(*) from pg_stat_activity where usename = current_user)::int as role_used,
+  (select rolconnlimit from pg_roles where rolname = current_user)::int as role_cap,
+  (select count(*) from pg_stat_activity where backend_type = 'client backend')::int as used,
+  (current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int) as cap`
+
+const REAP = `select count(pg_terminate_backend(pid))::int as ended from pg_stat_activity
+  where usename = current_user and application_name = current_setting('application_name')
+    and state = 'idle' and pid <> pg_backend_pid() and state_change < now() - make_interval(secs => $1)`
+
+interface Usage {
+  role_used: number
+  role_cap: number
+  used: number
+  cap: number
+}
+
+export class PostgresReaper {
+  #lastLook = Number.NEGATIVE_INFINITY
+  /** Connections this process has ended (for stats and tests). */
+  ended = 0
+
+  constructor(readonly settings: ReaperSettings) {}
+
+  /** The startup option that makes the server end a connection of ours idle past `serverIdleMs` by itself. */
+  startupOptions(): string {
+    return `-c idle_session_timeout=${Math.round(this.settings.serverIdleMs)}`
+  }
+
+  /** Looks, at most every `everyMs`, on a connection checked out for a statement; never throws. */
+  async maybeReap(session: SessionLike): Promise<void> {
+    const now = performance.now()
+    if (now - this.#lastLook < this.settings.everyMs) return
+    this.#lastLook = now
+    try {
+      const usage = (await session.query(USAGE)).rows[0] as Usage
+      const roleFull = usage.role_cap > 0 && usage.role_used >= this.settings.usage * usage.role_cap
+      const serverFull = usage.cap > 0 && usage.used >= this.settings.usage * usage.cap
+      if (!roleFull && !serverFull) return
+      const result = await session.query(REAP, [this.settings.idleMs / 1000])
+      this.ended += (result.rows[0] as { ended: number }).ended
+    } catch {
+      // Looking is best effort: the statement that checked the connection out runs regardless.
+    }
+  }
+}

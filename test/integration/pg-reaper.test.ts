@@ -1,0 +1,112 @@
+// The fleet reaper on the pg driver, against the real PostgreSQL through a role capped with CONNECTION
+// LIMIT (no server restart): idle connections of "frozen instances" of the same application fill the
+// cap; a live lazydb instance with the reaper ends them, and leaves other applications' alone.
+import pgPkg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Registry } from '@lazydb/core'
+import { pg } from '@lazydb/core/pg'
+import { pgAdmin, requirePostgres } from '../support/postgres.js'
+
+const pgUp = await requirePostgres()
+const ROLE = `lazydb_reap_${process.pid}`
+const PASSWORD = 'reap-pw-5150'
+const APP = `lazydb-reap-${process.pid}`
+const CAP = 5
+const url = (app: string) => `postgres://${ROLE}:${PASSWORD}@127.0.0.1:5432/test?application_name=${app}`
+
+/** What a frozen instance leaves on the server: a connection open and idle. */
+async function frozenConnection(app: string): Promise<pgPkg.Client> {
+  const client = new pgPkg.Client(url(app))
+  client.on('error', () => {}) // the reaper ends it
+  await client.connect()
+  await client.query('select 1')
+  return client
+}
+
+async function roleConnections(app?: string): Promise<number> {
+  const admin = new pgPkg.Client('postgres://postgres@127.0.0.1:5432/test')
+  await admin.connect()
+  try {
+    const filter = app === undefined ? '' : ' and application_name = $2'
+    const { rows } = await admin.query(
+      `select count(*)::int as n from pg_stat_activity where usename = $1${filter}`,
+      app === undefined ? [ROLE] : [ROLE, app],
+    )
+    return rows[0].n
+  } finally {
+    await admin.end()
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const left: pgPkg.Client[] = []
+
+describe.skipIf(!pgUp)('pg fleet reaper', () => {
+  beforeAll(async () => {
+    await pgAdmin(`drop role if exists ${ROLE}`)
+    await pgAdmin(`create role ${ROLE} login password '${PASSWORD}' connection limit ${CAP}`)
+  })
+  afterAll(async () => {
+    await Promise.all(left.map((c) => c.end().catch(() => undefined)))
+    await pgAdmin(`select pg_terminate_backend(pid) from pg_stat_activity where usename = '${ROLE}'`)
+    await sleep(100)
+    await pgAdmin(`drop role if exists ${ROLE}`).catch(() => undefined)
+  })
+
+  it('without the reaper, idle connections of frozen instances fill the cap: a new instance is refused', async () => {
+    for (let i = 0; i < CAP; i++) left.push(await frozenConnection(APP))
+    const registry = new Registry({
+      database: pg(url(APP)),
+      retry: { attempts: 2, totalMs: 300 },
+      platform: 'aws-lambda',
+      warn: false,
+    })
+    const error = await registry.database.query('select 1').catch((e: unknown) => e)
+    expect(error).toMatchObject({ code: 'CONNECT_FAILED', sqlState: '53300' })
+    await registry.disconnect({ force: true })
+    await Promise.all(left.splice(0).map((c) => c.end()))
+  })
+
+  it("near the cap, a live instance ends its application's idle connections and no other application's", async () => {
+    const other = `${APP}-other`
+    left.push(await frozenConnection(other))
+    for (let i = 0; i < CAP - 2; i++) left.push(await frozenConnection(APP))
+    await sleep(250)
+    const registry = new Registry({
+      database: pg(url(APP), { reaper: { idleMs: 200, everyMs: 0 } }),
+      platform: 'aws-lambda',
+      warn: false,
+    })
+    // The instance's own connection makes CAP: the reaper sees the role full and ends the 3 idle ones.
+    expect((await registry.database.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }])
+    expect(await roleConnections(APP)).toBe(1)
+    expect(await roleConnections(other)).toBe(1)
+    // Room again: more instances connect.
+    for (let i = 0; i < 3; i++) left.push(await frozenConnection(APP))
+    await registry.disconnect()
+    await Promise.all(left.splice(0).map((c) => c.end().catch(() => undefined)))
+  })
+
+  it('the server ends a connection idle past serverIdleMs itself; the next statement runs on a new one', async () => {
+    const app = `${APP}-server-idle`
+    const registry = new Registry({
+      database: pg(url(app), { reaper: { serverIdleMs: 300 } }),
+      platform: 'aws-lambda',
+      warn: false,
+    })
+    const first = (await registry.database.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
+    const deadline = Date.now() + 3000
+    while ((await roleConnections(app)) > 0 && Date.now() < deadline) await sleep(50)
+    expect(await roleConnections(app)).toBe(0)
+    const second = (await registry.database.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid
+    expect(second).not.toBe(first)
+    expect(registry.stats().databases.default).toMatchObject({ errors: 0 })
+    await registry.disconnect()
+  })
+
+  it('refuses a bad reaper setting at construction', () => {
+    expect(() => new Registry({ database: pg(url(APP), { reaper: { usage: 2 } }), warn: false })).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringMatching(/reaper\.usage/) }),
+    )
+  })
+})
