@@ -14,7 +14,8 @@ import { tempDir } from '../support/tmp.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const alias: Record<string, string> = { '@lazydb/core': `${root}src/index.ts` }
-for (const sub of ['neon', 'planetscale', 'libsql']) alias[`@lazydb/core/${sub}`] = `${root}src/drivers/${sub}/index.ts`
+for (const sub of ['neon', 'planetscale', 'libsql', 'pg', 'postgres', 'mysql2'])
+  alias[`@lazydb/core/${sub}`] = `${root}src/drivers/${sub}/index.ts`
 for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono'])
   alias[`@lazydb/core/${sub}`] = `${root}src/platforms/${sub}.ts`
 

@@ -73,7 +73,8 @@ export async function requireMariadb(where = MARIADB_LOCATION): Promise<boolean>
 }
 
 /** A root connection over the Unix socket (password-less; unix_socket auth answered with nothing). */
-async function rootConnection(): Promise<Connection> {
+/** Root over the Unix socket (the only way root may log in on some machines). */
+export async function rootConnection(): Promise<Connection> {
   return mysql.createConnection({
     socketPath: MARIADB_SOCKET,
     user: 'root',
