@@ -39,6 +39,16 @@ async function roleConnections(app?: string): Promise<number> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Polls (backends exit asynchronously) until the count is `n` or 2 s have passed; resolves with the count. */
+async function settledCount(app: string, n: number): Promise<number> {
+  const deadline = Date.now() + 2000
+  let count = await roleConnections(app)
+  while (count !== n && Date.now() < deadline) {
+    await sleep(20)
+    count = await roleConnections(app)
+  }
+  return count
+}
 const left: pgPkg.Client[] = []
 
 describe.skipIf(!pgUp)('pg fleet reaper', () => {
@@ -79,10 +89,31 @@ describe.skipIf(!pgUp)('pg fleet reaper', () => {
     })
     // The instance's own connection makes CAP: the reaper sees the role full and ends the 3 idle ones.
     expect((await registry.database.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }])
-    expect(await roleConnections(APP)).toBe(1)
+    expect(await settledCount(APP, 1)).toBe(1)
     expect(await roleConnections(other)).toBe(1)
     // Room again: more instances connect.
     for (let i = 0; i < 3; i++) left.push(await frozenConnection(APP))
+    await registry.disconnect()
+    await Promise.all(left.splice(0).map((c) => c.end().catch(() => undefined)))
+  })
+
+  it('crowded by other applications, an instance closes its own connection after use instead of idling', async () => {
+    const others = `${APP}-crowd`
+    const crowd: pgPkg.Client[] = []
+    for (let i = 0; i < CAP - 1; i++) crowd.push(await frozenConnection(others))
+    left.push(...crowd)
+    const registry = new Registry({
+      database: pg(url(APP), { reaper: { everyMs: 0 } }),
+      platform: 'aws-lambda',
+      warn: false,
+    })
+    expect((await registry.database.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }])
+    expect(await settledCount(APP, 0)).toBe(0)
+    expect(await roleConnections(others)).toBe(CAP - 1) // not this application's: left alone
+    await Promise.all(crowd.splice(0, 2).map((c) => c.end()))
+    await settledCount(others, CAP - 3)
+    await registry.database.query('select 1')
+    expect(await settledCount(APP, 1)).toBe(1) // room again: kept warm
     await registry.disconnect()
     await Promise.all(left.splice(0).map((c) => c.end().catch(() => undefined)))
   })

@@ -185,7 +185,7 @@ export class PgPoolClient implements DriverClient {
       return false
     }
     if (status === 'I') {
-      client.release()
+      client.release(this.#reaper?.crowded === true ? true : undefined)
       return false
     }
     try {

@@ -5,7 +5,8 @@ import type { SessionLike } from './session.js'
 // the server, and a fleet of them fills the server's limit ("too many connections"). Every so often a
 // live instance looks at how full the server is; past `usage`, it ends the connections of its own
 // application (same role, same application_name) that have been idle at least `idleMs`. Safe because
-// every lazydb instance replaces a connection that was ended while idle before using it.
+// every lazydb instance replaces a connection that was ended while idle before using it. While the
+// server is that full, an instance also keeps no idle connection of its own.
 
 /** How full the server is for this role, and how full it is in all. */
 const USAGE = `select
@@ -27,6 +28,11 @@ interface Usage {
 
 export class PostgresReaper {
   #lastLook = Number.NEGATIVE_INFINITY
+  /**
+   * The server was near its limit at the last look: a connection is then closed after use instead of
+   * kept idle in the pool (a frozen instance would hold it), as serverless-mysql's end() does.
+   */
+  crowded = false
   /** Connections this process has ended (for stats and tests). */
   ended = 0
 
@@ -46,7 +52,8 @@ export class PostgresReaper {
       const usage = (await session.query(USAGE)).rows[0] as Usage
       const roleFull = usage.role_cap > 0 && usage.role_used >= this.settings.usage * usage.role_cap
       const serverFull = usage.cap > 0 && usage.used >= this.settings.usage * usage.cap
-      if (!roleFull && !serverFull) return
+      this.crowded = roleFull || serverFull
+      if (!this.crowded) return
       const result = await session.query(REAP, [this.settings.idleMs / 1000])
       this.ended += (result.rows[0] as { ended: number }).ended
     } catch {
