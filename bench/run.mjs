@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { QUICK, ROOT, buildSupport, runNode } from './lib/util.mjs'
 
-const ROWS = ['warm', 'cold', 'roundtrips', 'bundle', 'load', 'import']
+const ROWS = ['warm', 'tcp-warm', 'cold', 'tcp-cold', 'roundtrips', 'tcp-roundtrips', 'bundle', 'load', 'import']
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))
 const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : ROWS
 const started = Date.now()
@@ -59,6 +59,15 @@ function cells(r) {
   if (r.id.startsWith('1-')) {
     const time = (ns) => (ns >= 1e6 ? `${fmt(ns / 1e6)} ms/call` : `${fmt(ns / 1000)} µs/call`)
     return [time(m.lazydbNsPerCall), time(m.rawNsPerCall)]
+  }
+  if (r.id.startsWith('2-') && m.poolMax !== undefined) {
+    // The TCP drivers' cold burst (tcp-cold.mjs): pools made, connections against the pool's max.
+    const connects = (x) => (x.registryConnects === null ? '' : ` (connects ${x.registryConnects})`)
+    const side = (x) =>
+      `${x.pools} pool${x.pools === 1 ? '' : 's'}${connects(x)}, ` +
+      `${x.connectionsOpened} conns opened, ${x.peakOpen} open at most, server peak ${x.serverPeak} ` +
+      `(max ${m.poolMax}), ${x.errors} errors`
+    return [side(m.lazydb), `module-scope pool: ${side(m['module-scope'])}`]
   }
   if (r.id.startsWith('2-')) {
     const side = (x) => {

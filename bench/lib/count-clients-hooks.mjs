@@ -3,10 +3,16 @@
 // neon(), connect(), or a direct `new Pool` / `new Client` / `new Connection`. Objects the package
 // makes for itself (a Pool's pooled Clients, a PlanetScale Client's per-query Connection) and
 // subclasses (lazydb's `pool.Client`) are not counted: those show up as server connections instead.
+// `default`: how the package's default export is passed on — 'as-is' (pg, mysql2: CommonJS objects;
+// the named exports are the counted entry points) or 'function' (postgres.js: the default export is
+// the client factory, counted, with its properties copied).
 const WRAPPED = {
   '@libsql/client': { functions: ['createClient'], classes: [] },
   '@neondatabase/serverless': { functions: ['neon'], classes: ['Pool', 'Client'] },
   '@planetscale/database': { functions: ['connect'], classes: ['Client', 'Connection'] },
+  pg: { functions: [], classes: ['Pool', 'Client'], default: 'as-is' },
+  'mysql2/promise': { functions: ['createPool', 'createConnection'], classes: [], default: 'as-is' },
+  postgres: { functions: [], classes: [], default: 'function' },
 }
 const MARK = 'lazydb-bench-count='
 
@@ -24,7 +30,7 @@ export async function load(url, context, nextLoad) {
 }
 
 function wrapper(pkg, realUrl) {
-  const { functions, classes } = WRAPPED[pkg]
+  const { functions, classes, default: defaultExport } = WRAPPED[pkg]
   const real = JSON.stringify(realUrl)
   const lines = [
     `import * as real from ${real}`,
@@ -42,6 +48,13 @@ function wrapper(pkg, realUrl) {
       `export class ${name} extends real.${name} {`,
       `  constructor(...args) { super(...args); if (new.target === ${name}) bump(${key}) }`,
       '}',
+    )
+  }
+  if (defaultExport === 'as-is') lines.push('export default real.default')
+  if (defaultExport === 'function') {
+    const key = JSON.stringify(`${pkg} default()`)
+    lines.push(
+      `export default Object.assign(function (...args) { bump(${key}); return real.default(...args) }, real.default)`,
     )
   }
   return `${lines.join('\n')}\n`

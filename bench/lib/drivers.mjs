@@ -1,6 +1,7 @@
 // The drivers and transports the benchmarks compare, each with: the gateway it needs (started in the
 // parent, reached over 127.0.0.1), the lazydb database for a Registry, the raw driver client a user
 // would keep at module scope, and the naive connect-per-invocation call.
+import { TCP_TARGETS, lazydbTcpDatabase, rawTcpClient } from './tcp-drivers.mjs'
 import { ensureWork, hasBuiltDriver, support } from './util.mjs'
 
 export const TARGETS = {
@@ -33,10 +34,10 @@ export const TARGETS = {
 
 /** Imports the packages the raw driver code uses, so no timed section pays for loading them. */
 export async function preloadRaw(name) {
-  for (const pkg of TARGETS[name].packages) await import(pkg)
+  for (const pkg of (TARGETS[name] ?? TCP_TARGETS[name]).packages) await import(pkg)
 }
 
-export const available = (name) => hasBuiltDriver(TARGETS[name].subpath)
+export const available = (name) => hasBuiltDriver((TARGETS[name] ?? TCP_TARGETS[name]).subpath)
 
 /**
  * Starts the gateway a target needs. Returns `env` (what a child process needs to reach it),
@@ -119,6 +120,7 @@ async function neonRaw(env) {
 
 /** The lazydb Database for `name`, as a user configures it. */
 export async function lazydbDatabase(name, env, extra = {}) {
+  if (TCP_TARGETS[name]) return lazydbTcpDatabase(name, env, extra)
   if (name === 'libsql-file' || name === 'libsql-http') {
     const { libsql } = await import('@lazydb/core/libsql')
     return libsql(env.BENCH_URL, extra)
@@ -143,6 +145,7 @@ export async function lazydbDatabase(name, env, extra = {}) {
 
 /** The raw client a careful user keeps at module scope: `{ query(text, params) , close() }`. */
 export async function rawClient(name, env, { max } = {}) {
+  if (TCP_TARGETS[name]) return rawTcpClient(name, env, max === undefined ? {} : { max })
   if (name === 'libsql-file' || name === 'libsql-http') {
     const { createClient } = await import('@libsql/client')
     const client = createClient({ url: env.BENCH_URL })
@@ -169,6 +172,8 @@ export async function rawClient(name, env, { max } = {}) {
 
 /** Connect-per-invocation: create the driver client, run the statement, close it. */
 export async function naiveCall(name, env) {
+  // 200 connections at once would exhaust the shared servers' max_connections (see tcp-cold.mjs).
+  if (TCP_TARGETS[name]) throw new Error(`no connect-per-invocation baseline for the TCP driver ${name}`)
   if (name === 'libsql-file' || name === 'libsql-http') {
     const { createClient } = await import('@libsql/client')
     return async (text, params) => {

@@ -80,6 +80,16 @@ export function verdictAtLeast(interval, target) {
   return 'inconclusive'
 }
 
+/**
+ * For an upper bound (a ratio that must stay at or under `target`): 'pass' when the whole interval
+ * does (high <= target), 'fail' when none of it does (low > target), otherwise 'inconclusive'.
+ */
+export function verdictAtMost(interval, target) {
+  if (interval.high <= target) return 'pass'
+  if (interval.low > target) return 'fail'
+  return 'inconclusive'
+}
+
 /** Combines verdicts: any 'fail' fails, then any 'inconclusive' is inconclusive, else 'pass'. */
 export function combineVerdicts(verdicts) {
   if (verdicts.includes('fail')) return 'fail'

@@ -8,7 +8,11 @@ import { TARGETS, available, startGateway } from '../lib/drivers.mjs'
 
 const DELAY_MS = 20
 
-function measure(target, mode, gw, warmCalls) {
+/**
+ * Runs one side in a fresh process against `gw` (`{ env, reset(), counters() }` with `roundTrips`):
+ * round trips and time to the first row, then per warm query.
+ */
+export function measure(target, mode, gw, warmCalls) {
   return new Promise((resolve, reject) => {
     const child = fork(`${ROOT}bench/roundtrip-child.mjs`, [target, mode, String(warmCalls)], {
       cwd: ROOT,
