@@ -7,7 +7,18 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { QUICK, ROOT, buildSupport, runNode } from './lib/util.mjs'
 
-const ROWS = ['warm', 'tcp-warm', 'cold', 'tcp-cold', 'roundtrips', 'tcp-roundtrips', 'bundle', 'load', 'import']
+const ROWS = [
+  'warm',
+  'tcp-warm',
+  'cold',
+  'tcp-cold',
+  'roundtrips',
+  'tcp-roundtrips',
+  'bundle',
+  'load',
+  'import',
+  'fleet',
+]
 const onlyArg = process.argv.find((a) => a.startsWith('--only='))
 const only = onlyArg ? onlyArg.slice('--only='.length).split(',') : ROWS
 const started = Date.now()
@@ -104,6 +115,12 @@ function cells(r) {
         `in separate processes +${m.addedInSeparateProcessesMs} ms)`,
       `${m.rawMs} ms`,
     ]
+  }
+  if (r.id === '7-fleet') {
+    const side = (x) =>
+      `${x.tooMany} "too many connections", ${x.otherErrors} other errors of ${x.invocations}; ` +
+      `peak ${x.peakConnections} conns; ${(x.ms / 1000).toFixed(1)} s`
+    return [side(m.lazydb), side(m.baseline)]
   }
   return [JSON.stringify(m), r.baseline ?? '']
 }
