@@ -15,7 +15,7 @@ import { type ErrorSource, safeClassify, type Stage, toLazyDbError } from './err
 import { closedError, type LazyDbError } from './errors.js'
 import { emit } from './hooks.js'
 import type { Invocation } from './invocation.js'
-import { defaultScope, holdsSocket } from './lifetimes.js'
+import { defaultIdleTimeoutMs, defaultScope, holdsSocket } from './lifetimes.js'
 import { warnNotConnected } from './not-connected-warning.js'
 import type { RegistrySettings } from './options.js'
 import { connectWithRetry, retryDelay, sleep } from './retries.js'
@@ -73,7 +73,7 @@ export class DatabaseRuntime implements ErrorSource {
     const platform = context.settings.platform
     this.scope = config.scope ?? defaultScope(this.socket, platform)
     this.#config = { ...config, lifetime: { scope: this.scope, platform } }
-    this.#idleTimeoutMs = config.idleTimeoutMs ?? context.settings.idleTimeoutMs
+    this.#idleTimeoutMs = config.idleTimeoutMs ?? context.settings.idleTimeoutMs ?? defaultIdleTimeoutMs(platform)
     this.#tracing = context.settings.tracing
     this.#observeQueries = context.settings.hooks.query !== undefined || this.#tracing !== undefined
     this.#place = placeOf(config.url)

@@ -1,3 +1,4 @@
+import { DEFAULT_IDLE_TIMEOUT_MS } from './options.js'
 import { forbidsCrossRequestIo, type PlatformName } from './platform.js'
 import type { DriverName, Scope } from './types.js'
 
@@ -12,4 +13,12 @@ export function holdsSocket(driver: DriverName, url: string): boolean {
 /** DESIGN "Lifetimes": HTTP and embedded stay warm; sockets are per request where I/O can't cross requests. */
 export function defaultScope(socket: boolean, platform: PlatformName): Scope {
   return socket && forbidsCrossRequestIo(platform) ? 'request' : 'warm'
+}
+
+/** Vercel Fluid keeps an instance alive (waitUntil) until its warm sockets close idle: soon (attachDatabasePool). */
+export const VERCEL_IDLE_TIMEOUT_MS = 5_000
+
+/** How long a warm socket stays open idle, unless the database or registry sets `idleTimeoutMs`. */
+export function defaultIdleTimeoutMs(platform: PlatformName): number {
+  return platform === 'vercel-node' ? VERCEL_IDLE_TIMEOUT_MS : DEFAULT_IDLE_TIMEOUT_MS
 }

@@ -41,7 +41,8 @@ export interface RegistrySettings {
   readonly retry: Readonly<Required<RetryOptions>>
   readonly platform: PlatformName
   readonly warn: boolean
-  readonly idleTimeoutMs: number
+  /** The registry's own idleTimeoutMs, if it set one (else each database takes its platform's default). */
+  readonly idleTimeoutMs: number | undefined
 }
 
 /** Checks `new Registry(options)` besides the databases; returns the settings with defaults applied. */
@@ -68,8 +69,8 @@ export function checkRegistryOptions(options: unknown): RegistrySettings {
       'Pass warn: false to silence NOT_CONNECTED',
     )
   }
-  const idle = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
-  if (!isTimerMs(idle)) {
+  const idle = options.idleTimeoutMs
+  if (idle !== undefined && !isTimerMs(idle)) {
     throw configError(
       undefined,
       `idleTimeoutMs must be a number of milliseconds ≥ 0, ${TIMER_RANGE} (got ${describeNumber(idle)})`,

@@ -44,7 +44,7 @@ export interface RegistryOptions<
   tracing?: Tracing
   /** `false` turns the NOT_CONNECTED warning off. */
   warn?: boolean
-  /** Close a warm socket connection idle this long (default 60 000 ms); per database with `idleTimeoutMs`. */
+  /** Close a warm socket connection idle this long (default 60 000 ms; 5 000 on Vercel Node); per database too. */
   idleTimeoutMs?: number
   /** Connect retries for transient failures. */
   retry?: RetryOptions

@@ -262,18 +262,18 @@ describe('Registry.fromEnv', () => {
 
   it('says DATABASE_URL is not a string (not that it is unset), without the value', () => {
     const error = thrown(() => Registry.fromEnv({ DATABASE_URL: 5 }))
-    expectFix(error, 'CONFIG_INVALID', 'DATABASE_URL must be a URL string (got number)')
+    expectFix(error, 'CONFIG_INVALID', 'DATABASE_URL must be a URL string or a Hyperdrive binding (got number)')
     expect(error.message).not.toContain('not set')
     expect(error.database).toBe('default')
   })
 
   it.each([
     ['a number', 5, 'number'],
-    ['an object (a binding)', { connectionString: mainUrl }, 'an object'],
+    ['an object that is no binding', { host: 'db.example', password }, 'an object'],
     ['null', null, 'null'],
   ])('names DATABASE_URL_<NAME> holding %s, and never the secrets', (_what, value, got) => {
     const error = thrown(() => Registry.fromEnv({ DATABASE_URL: mainUrl, DATABASE_URL_X: value }))
-    expectFix(error, 'CONFIG_INVALID', `DATABASE_URL_X must be a URL string (got ${got})`)
+    expectFix(error, 'CONFIG_INVALID', `DATABASE_URL_X must be a URL string or a Hyperdrive binding (got ${got})`)
     expect(error.database).toBe('x')
     expect(error.message).not.toContain(password)
     expect(JSON.stringify(error)).not.toContain(password)
