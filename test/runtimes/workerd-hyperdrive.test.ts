@@ -162,10 +162,26 @@ describe.skipIf(!pgUp)('Cloudflare Hyperdrive in workerd (Miniflare): the pg dri
     // The binding the Worker got does carry the password: the inspected objects were built from it.
     expect(shown.bindingHost).toMatch(/\.hyperdrive\.local$/)
     expect(shown.bindingPasswordLength).toBe(PASSWORD.length)
-    expect(shown.registry).toMatch(/Registry/)
+    // The URL is shown (the url getter is evaluated), its password masked.
+    expect(shown.registry).toMatch(new RegExp(`postgres://${ROLE}:\\*\\*\\*@[0-9a-f]+\\.hyperdrive\\.local`))
+    expect(shown.database).toMatch(/:\*\*\*@[0-9a-f]+\.hyperdrive\.local/)
     expect(shown.error).toMatch(/no_such_table_here/)
     expect(res.body).not.toContain(PASSWORD)
     expect(output.join('')).not.toContain(PASSWORD)
+  })
+
+  it('a binding whose origin refuses the login: a 500 naming the cause, no password in it or the logs', async () => {
+    // A role that does not exist: PostgreSQL refuses the startup. (A dead port is not tried: Miniflare's
+    // proxy then throws an uncaught ECONNREFUSED in this process, workers-sdk#15768's missing listener.)
+    const secret = `hd-bad-${randomBytes(8).toString('hex')}`
+    const origin = `postgres://no_such_role_${process.pid}:${secret}@${PG_HOST}:${PG_PORT}/test`
+    const { mf, output } = startWorker(workerPath, dir.dir, { TABLE }, { hyperdrives: { HYPERDRIVE: origin } })
+    instances.push(mf)
+    const res = await request(mf, '/pid')
+    expect(res.status).toBe(500)
+    expect(res.body).toMatch(/LazyDbError: database "default" \(pg\): could not connect: role "no_such_role_\d+"/)
+    expect(res.body).not.toContain(secret)
+    expect(output.join('')).not.toContain(secret)
   })
 
   it('CONTROL: a hand-written Worker with a module-scope pg Pool on the binding fails such requests', async () => {
