@@ -1,4 +1,4 @@
-import type { Metafile } from 'esbuild'
+import type { Metafile, Plugin } from 'esbuild'
 
 export interface FunctionTarget {
   entry: string
@@ -14,6 +14,8 @@ export interface BuildOverrides extends Partial<FunctionTarget> {
   globalName?: string
   define?: Record<string, string>
   write?: boolean
+  /** esbuild plugins, e.g. test/runtimes/workerd-require.ts's for CommonJS packages that require Node built-ins. */
+  plugins?: Plugin[]
   /** Where to write the metafile (absolute), or false for nowhere. */
   metafilePath?: string | false
 }

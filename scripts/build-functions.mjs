@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const alias = { '@lazydb/core': `${root}src/index.ts` }
-for (const sub of ['neon', 'planetscale', 'libsql']) alias[`@lazydb/core/${sub}`] = `${root}src/drivers/${sub}/index.ts`
+for (const sub of ['neon', 'planetscale', 'libsql', 'pg'])
+  alias[`@lazydb/core/${sub}`] = `${root}src/drivers/${sub}/index.ts`
 for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono'])
   alias[`@lazydb/core/${sub}`] = `${root}src/platforms/${sub}.ts`
 
@@ -63,7 +64,7 @@ export const targets = {
 
 /**
  * Builds one target. `overrides` may change any field of the target and add esbuild's `format`,
- * `globalName`, `define`, `write` and `metafilePath` (absolute, or `false` for none); `out` may be
+ * `globalName`, `define`, `write`, `plugins` and `metafilePath` (absolute, or `false` for none); `out` may be
  * absolute (tests build into temporary directories).
  */
 export async function buildFunction(name, overrides = {}) {
@@ -89,6 +90,7 @@ export async function buildFunction(name, overrides = {}) {
     write: target.write ?? true,
     logLevel: 'warning',
     banner: target.platform === 'node' && format === 'esm' ? { js: NODE_REQUIRE } : undefined,
+    plugins: target.plugins ?? [],
   })
   const metafilePath =
     target.metafilePath ??

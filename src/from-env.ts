@@ -27,7 +27,7 @@ const VARIABLE = /^DATABASE_URL(_[A-Z0-9_]+)?$/
 const BINDING = /^HYPERDRIVE(_[A-Z0-9_]+)?$/
 
 export function registryFromEnv(
-  env: Record<string, unknown> | undefined,
+  env: object | undefined,
   options: Omit<RegistryOptions, 'database' | 'extra'>,
   create: (options: RegistryOptions) => Registry,
 ): Registry {

@@ -117,9 +117,11 @@ export class Registry<
    * A registry from environment variables: `DATABASE_URL` is the default database and
    * `DATABASE_URL_<NAME>` the extra `<name>` (lower-cased). Equal values give back the same
    * registry, so building one per request (Cloudflare's `env`) costs nothing after the first.
+   * A Hyperdrive binding `HYPERDRIVE` (`HYPERDRIVE_<NAME>`) stands for an unset `DATABASE_URL`
+   * (`DATABASE_URL_<NAME>`). `env` is any object, so a Worker's typed `interface Env` is accepted as it is.
    * @example export default withRegistry((env) => Registry.fromEnv(env), { fetch })
    */
-  static fromEnv(env?: Record<string, unknown>, options: Omit<RegistryOptions, 'database' | 'extra'> = {}): Registry {
+  static fromEnv(env?: object, options: Omit<RegistryOptions, 'database' | 'extra'> = {}): Registry {
     return registryFromEnv(env, options, (built) => new Registry(built))
   }
 

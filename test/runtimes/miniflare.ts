@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream'
 import { Miniflare } from 'miniflare'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(
+export const COMPATIBILITY_DATE = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(
   readFileSync(`${root}wrangler.toml`, 'utf8'),
 )![1]!
 
@@ -22,8 +22,9 @@ export function startWorker(
   scriptPath: string,
   modulesRoot: string,
   bindings: Record<string, string>,
+  more: WorkerOptions = {},
 ): { mf: Miniflare; output: string[] } {
-  return start({ modules: [{ type: 'ESModule', path: scriptPath }], modulesRoot }, bindings)
+  return start({ modules: [{ type: 'ESModule', path: scriptPath }], modulesRoot }, bindings, more)
 }
 
 /** A Worker in workerd from Miniflare's plain `scriptPath` option: Miniflare finds the modules itself. */
@@ -34,11 +35,18 @@ export function startWorkerByScriptPath(
   return start({ scriptPath, modules: true, modulesRoot: dirname(scriptPath) }, bindings)
 }
 
+/** Miniflare's options beside plain bindings. */
+export interface WorkerOptions {
+  /** Hyperdrive bindings: name → the origin database's URL (with a password), forwarded by Miniflare. */
+  hyperdrives?: Record<string, string>
+}
+
 function start(
   script:
     | { modules: [{ type: 'ESModule'; path: string }]; modulesRoot: string }
     | { scriptPath: string; modules: true; modulesRoot: string },
   bindings: Record<string, string>,
+  more: WorkerOptions = {},
 ): { mf: Miniflare; output: string[] } {
   const output: string[] = []
   const collect = (stream: Readable) => stream.on('data', (chunk: Buffer) => output.push(chunk.toString()))
@@ -48,6 +56,7 @@ function start(
     compatibilityFlags: ['nodejs_compat'],
     cf: false,
     bindings,
+    ...more,
     handleRuntimeStdio: (stdout: Readable, stderr: Readable) => (collect(stdout), collect(stderr)),
   })
   return { mf, output }
