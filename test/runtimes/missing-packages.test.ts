@@ -45,7 +45,7 @@ describe('optional packages missing (built package, real Node)', () => {
     'a URL whose driver package is not installed fails with DRIVER_MISSING ' + 'and the install command, at first use',
     async () => {
       const out = await inProject(`
-      const registry = new Registry({ database: 'mysql://app:s3cretpw@db.example/app', warn: false })
+      const registry = new Registry({ database: 'mysql://app:s3cretpw@aws.connect.psdb.cloud/app', warn: false })
       out.connectsAfterConstruction = registry.stats().databases.default.connects
       out.error = await registry.database.query('select 1').then(() => null, ${caught})
       const memory = new Registry({ database: ':memory:', warn: false })

@@ -27,6 +27,8 @@ const ALL_PEERS = [
   'ws',
   'hono',
   '@opentelemetry/api',
+  'pg',
+  '@types/pg',
 ]
 const exportsMap = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, unknown> })
   .exports
@@ -207,6 +209,7 @@ describe('the packed package, installed into a scratch app', () => {
       platform: 'node',
       sameDatabaseClass: true,
       classified: 'object',
+      classifiedPg: true,
       adapters: ['function', 'function', 'function', 'function', 'function'],
       sharedHandler: true,
       lambdaWrapped: 'function',
