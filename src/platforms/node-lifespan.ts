@@ -4,11 +4,16 @@ import { argumentError, describeValue, isOptionsObject } from '../errors.js'
 import { isTimerMs } from '../options.js'
 import { lifecycleOf, Registry } from '../registry.js'
 
-/** What lifespan stops: a `node:http` server (Express's `app.listen()`, `@hono/node-server`'s `serve()`, …). */
+/**
+ * What lifespan stops: a `node:http` server (Express's `app.listen()`, `@hono/node-server`'s `serve()`, …), or
+ * a Fastify app (its `close()` runs its own shutdown; its `server` is the `node:http` one).
+ */
 export interface ClosableServer {
   close(callback?: (error?: Error) => void): unknown
   closeIdleConnections?(): void
   closeAllConnections?(): void
+  /** Fastify's underlying `node:http` server, whose sockets lifespan closes. */
+  server?: { closeIdleConnections?(): void; closeAllConnections?(): void }
 }
 
 export interface LifespanOptions {
@@ -86,7 +91,7 @@ export function lifespan(registry: Registry, options: LifespanOptions = {}): Lif
         // Forced: the invocations still running end now (their transactions roll back, their work gets CLOSED).
         await registry.disconnect({ force: !drainedInTime })
       } finally {
-        if (!drainedInTime) server?.closeAllConnections?.()
+        if (!drainedInTime) sockets(server)?.closeAllConnections?.()
         removeListeners()
         lifespans.delete(registry)
       }
@@ -120,7 +125,8 @@ export function lifespan(registry: Registry, options: LifespanOptions = {}): Lif
 /** `server.close()`, settled when every connection has ended; idle keep-alive sockets are closed as they appear. */
 function stopAccepting(server: ClosableServer): Promise<void> {
   return new Promise((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections?.(), IDLE_SWEEP_MS)
+    const http = sockets(server)
+    const sweep = setInterval(() => http?.closeIdleConnections?.(), IDLE_SWEEP_MS)
     sweep.unref?.()
     const done = () => {
       clearInterval(sweep)
@@ -128,11 +134,17 @@ function stopAccepting(server: ClosableServer): Promise<void> {
     }
     try {
       server.close(done) // called with ERR_SERVER_NOT_RUNNING when it was not listening: nothing to wait for
-      server.closeIdleConnections?.()
+      http?.closeIdleConnections?.()
     } catch {
       done()
     }
   })
+}
+
+/** Whose sockets to close: the server's own, or the `node:http` server under a Fastify app. */
+function sockets(server: ClosableServer | undefined): ClosableServer['server'] {
+  if (server === undefined) return undefined
+  return typeof server.closeIdleConnections === 'function' ? server : server.server
 }
 
 /** Lets the process exit with `code`; anything still keeping it alive after a grace period is cut short. */

@@ -5,7 +5,7 @@
 // after the request body was parsed. A transaction a route forgot is rolled back when the response ends,
 // and nothing warns NOT_CONNECTED, exactly as under handler().
 import { afterAll, describe, expect, it } from 'vitest'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, connect } from 'node:net'
 import type { Server } from 'node:http'
 import express from 'express'
 import Fastify from 'fastify'
@@ -13,10 +13,10 @@ import { Hono } from 'hono'
 import { serve } from '@hono/node-server'
 import { LazyDbError, Registry, type WarningEvent } from '@lazydb/core'
 import { lazydb as honoLazydb } from '@lazydb/core/hono'
-import { lazydb, lazydbPlugin } from '@lazydb/core/node'
+import { type ClosableServer, lazydb, lazydbPlugin, lifespan } from '@lazydb/core/node'
 import { libsql } from '@lazydb/core/libsql'
 import { tempDir } from '../support/tmp.js'
-import { settledWithin } from '../lifecycle/support.js'
+import { settledWithin, within } from '../lifecycle/support.js'
 
 const dirs = tempDir('lazydb-node-adapters-')
 afterAll(() => dirs.remove())
@@ -25,6 +25,8 @@ afterAll(() => dirs.remove())
 interface Routes {
   twice(registry: Registry): Promise<{ n: number; connected: boolean }>
   echo(registry: Registry, body: unknown): Promise<{ body: unknown; n: number }>
+  /** Waits for the test's gate, then queries. */
+  gate(registry: Registry): Promise<{ n: number }>
   /** Starts a transaction that inserts, then waits (past the response) to insert again; returns meanwhile. */
   forget(registry: Registry, label: string): Promise<{ started: true }>
 }
@@ -41,6 +43,12 @@ const routes: Routes = {
   async echo(registry, body) {
     const { rows } = await registry.database.query<{ n: number }>('select 40 + 2 as n')
     return { body, n: rows[0]!.n }
+  },
+  async gate(registry) {
+    entered()
+    await gate
+    const { rows } = await registry.database.query<{ n: number }>('select 7 as n')
+    return { n: rows[0]!.n }
   },
   async forget(registry, label) {
     let inserted!: () => void
@@ -63,7 +71,13 @@ const routes: Routes = {
 interface App {
   origin: string
   close(): Promise<void>
+  /** What lifespan is given to stop: the node:http server, or for Fastify the app itself (its close()). */
+  server: ClosableServer
 }
+
+/** Held by the /gate route until the test opens it: a request in flight when the lifespan closes. */
+let gate = Promise.resolve()
+let entered: () => void = () => undefined
 
 const listening = (server: Server) =>
   new Promise<string>((resolve) => {
@@ -77,10 +91,11 @@ async function expressApp(registry: Registry): Promise<App> {
   app.use(lazydb(registry)) // before the body parser: the scope must survive the body being read
   app.use(express.json())
   app.get('/twice', async (_req, res) => void res.json(await routes.twice(registry)))
+  app.get('/gate', async (_req, res) => void res.json(await routes.gate(registry)))
   app.post('/echo', async (req, res) => void res.json(await routes.echo(res.locals.registry as Registry, req.body)))
   app.get('/forget/:label', async (req, res) => void res.json(await routes.forget(registry, req.params.label)))
   const server = app.listen(0, '127.0.0.1')
-  return { origin: await listening(server), close: () => closing(server) }
+  return { origin: await listening(server), close: () => closing(server), server }
 }
 
 async function fastifyApp(registry: Registry): Promise<App> {
@@ -95,23 +110,37 @@ async function fastifyApp(registry: Registry): Promise<App> {
     payload.on('end', () => done(null, JSON.parse(text)))
   })
   app.get('/twice', () => routes.twice(registry))
+  app.get('/gate', () => routes.gate(registry))
   app.post('/echo', (request) => routes.echo((request as unknown as { registry: Registry }).registry, request.body))
   app.get<{ Params: { label: string } }>('/forget/:label', (request) => routes.forget(registry, request.params.label))
   const origin = await app.listen({ port: 0, host: '127.0.0.1' })
-  return { origin, close: () => app.close() }
+  return { origin, close: () => app.close(), server: app }
 }
 
 async function honoApp(registry: Registry): Promise<App> {
   const app = new Hono<{ Variables: { registry: Registry } }>()
   app.use(honoLazydb(registry))
   app.get('/twice', async (c) => c.json(await routes.twice(c.var.registry)))
+  app.get('/gate', async (c) => c.json(await routes.gate(c.var.registry)))
   app.post('/echo', async (c) => c.json(await routes.echo(c.var.registry, await c.req.json())))
   app.get('/forget/:label', async (c) => c.json(await routes.forget(c.var.registry, c.req.param('label'))))
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
-  return { origin: await listening(server), close: () => closing(server) }
+  return { origin: await listening(server), close: () => closing(server), server }
 }
 
 /** Each app, and whether it holds the registry connected while it runs (Fastify's plugin does, from ready to close). */
+/** Opens a new TCP connection to `origin` and says how it went: 'connected' or the error code. */
+function freshConnection(origin: string): Promise<string> {
+  const { hostname, port } = new URL(origin)
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.destroy()
+      resolve('connected')
+    })
+    socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
+  })
+}
+
 const frameworks = {
   express: { start: expressApp, holds: false },
   fastify: { start: fastifyApp, holds: true },
@@ -188,6 +217,30 @@ describe.each(Object.entries(frameworks))('%s', (name, { start, holds }) => {
       expect(warnings).toEqual([])
     } finally {
       await app.close()
+      await registry.disconnect({ force: true })
+    }
+  })
+
+  it('under lifespan({ server }): a request in flight completes, then the registry is disconnected', async () => {
+    const { registry, app } = await setup()
+    let open!: () => void
+    gate = new Promise<void>((resolve) => (open = resolve))
+    const inside = new Promise<void>((resolve) => (entered = resolve))
+    try {
+      const handle = lifespan(registry, { server: app.server, signals: [], drainMs: 10_000 })
+      await within(handle.ready, 5000, 'ready')
+      expect(registry.database.isConnected).toBe(true)
+      const response = fetch(`${app.origin}/gate`).then(async (r) => `${r.status} ${await r.text()}`)
+      await within(inside, 5000, 'the request to reach its route')
+      const closing = handle.close()
+      expect((await settledWithin(closing, 200)).status).toBe('pending')
+      open()
+      expect(await within(response, 5000, 'the response')).toBe('200 {"n":7}')
+      expect(await within(closing, 5000, 'close')).toEqual({ drained: true })
+      expect(registry.database.isConnected).toBe(false) // every hold released: lifespan's and the app's own
+      expect(await freshConnection(app.origin)).toBe('ECONNREFUSED')
+    } finally {
+      open()
       await registry.disconnect({ force: true })
     }
   })
