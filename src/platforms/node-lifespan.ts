@@ -79,9 +79,12 @@ export function lifespan(registry: Registry, options: LifespanOptions = {}): Lif
       const stopped = server === undefined ? Promise.resolve() : stopAccepting(server)
       await settledReady
       const drainedInTime = await new Promise<boolean>((resolve) => {
-        forceNow = () => resolve(false)
         if (forced) return resolve(false)
         const timer = setTimeout(resolve, drainMs, false)
+        forceNow = () => {
+          clearTimeout(timer)
+          resolve(false)
+        }
         Promise.all([lifecycleOf(registry).whenIdle(), stopped]).then(() => {
           clearTimeout(timer)
           resolve(!forced)
