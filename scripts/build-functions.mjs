@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const alias = { '@lazydb/core': `${root}src/index.ts` }
-for (const sub of ['neon', 'planetscale', 'libsql', 'pg'])
+for (const sub of ['neon', 'planetscale', 'libsql', 'pg', 'mysql2', 'postgres'])
   alias[`@lazydb/core/${sub}`] = `${root}src/drivers/${sub}/index.ts`
-for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono'])
+for (const sub of ['aws-lambda', 'cloudflare', 'vercel', 'netlify', 'hono', 'node'])
   alias[`@lazydb/core/${sub}`] = `${root}src/platforms/${sub}.ts`
 
 // Node ESM bundles get a `require` for the CommonJS packages they carry (ws, …).

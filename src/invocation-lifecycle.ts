@@ -26,6 +26,8 @@ export class InvocationLifecycle {
   /** The registry's own owner while connect() holds it. */
   held: Invocation | undefined = undefined
   #inFlight = 0
+  /** Resolved when the last invocation in flight leaves (whenIdle). */
+  #idle: (() => void)[] | undefined = undefined
   total = 0
   cold = 0
 
@@ -45,6 +47,17 @@ export class InvocationLifecycle {
       return this.held
     }
     return this.#inFlight > 0 ? this.#shared : this.held
+  }
+
+  /** Invocations entered and not yet left. */
+  get inFlight(): number {
+    return this.#inFlight
+  }
+
+  /** Settles once no invocation is in flight (at once when none is): what a server's drain waits for. */
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => (this.#idle ??= []).push(resolve))
   }
 
   isManaged(): boolean {
@@ -122,6 +135,10 @@ export class InvocationLifecycle {
     c: unknown,
   ): Promise<void> | undefined {
     this.#inFlight--
+    if (this.#inFlight === 0 && this.#idle !== undefined) {
+      for (const resolve of this.#idle) resolve()
+      this.#idle = undefined
+    }
     let ending = invocation
     if (ending === undefined && this.#inFlight === 0 && this.#shared?.ownsAnything === true) {
       // The shared owner ends with the last invocation in flight; kept (not reallocated) when it owns nothing.

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { handler, Registry } from '@lazydb/core'
+import { lifespan } from '@lazydb/core/node'
 import { notesApp } from '../shared/notes.js'
 
 /** The demo: the notes app on plain Node, on the embedded libSQL default unless DATABASE_URL is set. */
@@ -39,12 +40,12 @@ export function serve(port = Number(process.env.PORT ?? 3000), host = '127.0.0.1
 
 if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
   const server = await serve()
+  // Connects now (a bad DATABASE_URL fails here, not on the first request); on SIGTERM or SIGINT it stops
+  // accepting, lets the requests in flight finish, disconnects and exits (0 after a clean drain).
+  await lifespan(registry, { server }).ready
   const address = server.address()
   const port = typeof address === 'object' && address !== null ? address.port : 3000
   console.log(`lazydb demo on http://127.0.0.1:${port}  (database: ${registry.database.url})`)
   console.log(`  curl -X POST -d '{"body":"hello"}' http://127.0.0.1:${port}/notes`)
   console.log(`  curl http://127.0.0.1:${port}/notes   |   curl http://127.0.0.1:${port}/stats`)
-  const stop = () => void registry.disconnect().finally(() => process.exit(0))
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
 }

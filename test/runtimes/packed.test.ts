@@ -210,7 +210,7 @@ describe('the packed package, installed into a scratch app', () => {
       sameDatabaseClass: true,
       classified: 'object',
       classifiedPg: true,
-      adapters: ['function', 'function', 'function', 'function', 'function'],
+      adapters: Array(8).fill('function'),
       sharedHandler: true,
       lambdaWrapped: 'function',
       workerWrapped: 'function',
@@ -218,7 +218,8 @@ describe('the packed package, installed into a scratch app', () => {
       traced: 'ran',
       missing: 'DRIVER_MISSING',
     }
-    expect(onNode).toEqual({ ...shared, core: 'dist/index.js', rows: [{ answer: 42 }], connects: 1 })
+    const lifespan = { drained: true }
+    expect(onNode).toEqual({ ...shared, core: 'dist/index.js', rows: [{ answer: 42 }], connects: 1, lifespan })
     expect(onWorker).toEqual({ ...shared, core: 'dist/index.worker.js' })
   })
 })
