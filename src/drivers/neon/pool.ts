@@ -4,7 +4,7 @@
 import { Client, Pool } from '@neondatabase/serverless'
 import type { Driver, DriverClient, DriverConfig } from '../contract.js'
 import { classifyPostgres } from '../pg-common/errors.js'
-import { type Pool as PgPool, PgPoolClient, poolOptions } from '../pg-common/pool-client.js'
+import { openPoolClient, type Pool as PgPool, poolOptions } from '../pg-common/pool-client.js'
 import { driverUrl } from '../pg-common/sql.js'
 import { checkNeonOptions } from './options.js'
 import { configure, socketSettings } from './socket.js'
@@ -21,14 +21,7 @@ export const neonWsDriver: Driver = {
         configure(this, settings)
       }
     }
-    const client = new PgPoolClient(pool as unknown as PgPool, config)
-    try {
-      await client.open()
-    } catch (error) {
-      await client.close(true)
-      throw error
-    }
-    return client
+    return openPoolClient(pool as unknown as PgPool, config)
   },
   classify: classifyPostgres,
   validate: checkNeonOptions,

@@ -332,3 +332,15 @@ function settlePoolQueue(pool: Pool, error: Error): void {
     } catch {}
   }
 }
+
+/** A PgPoolClient on `pool` with its first connection open; the pool is closed again if that fails. */
+export async function openPoolClient(pool: Pool, config: DriverConfig, reaper?: PostgresReaper): Promise<PgPoolClient> {
+  const client = new PgPoolClient(pool, config, reaper)
+  try {
+    await client.open()
+  } catch (error) {
+    await client.close(true)
+    throw error
+  }
+  return client
+}

@@ -2,7 +2,7 @@
 import { Pool } from 'pg'
 import type { Driver, DriverClient, DriverConfig } from '../contract.js'
 import { classifyPostgres } from '../pg-common/errors.js'
-import { type Pool as PgPool, PgPoolClient, poolOptions } from '../pg-common/pool-client.js'
+import { openPoolClient, type Pool as PgPool, poolOptions } from '../pg-common/pool-client.js'
 import { PostgresReaper } from '../pg-common/reaper.js'
 import { reaperSettings } from '../reaper-options.js'
 import { checkPgOptions } from './options.js'
@@ -32,14 +32,7 @@ export const pgDriver: Driver = {
     checkPgOptions(config)
     const settings = reaperSettings(config)
     const reaper = settings === undefined ? undefined : new PostgresReaper(settings)
-    const client = new PgPoolClient(new Pool(pgPoolConfig(config, reaper)) as unknown as PgPool, config, reaper)
-    try {
-      await client.open()
-    } catch (error) {
-      await client.close(true)
-      throw error
-    }
-    return client
+    return openPoolClient(new Pool(pgPoolConfig(config, reaper)) as unknown as PgPool, config, reaper)
   },
   classify: classifyPostgres,
   validate: checkPgOptions,
