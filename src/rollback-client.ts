@@ -5,7 +5,7 @@
 // drivers are refused with the reason.
 import type { DriverTransaction } from './drivers/contract.js'
 import { LazyDbError } from './errors.js'
-import type { RollbackSession } from './rollback-session.js'
+import type { Frame, RollbackSession } from './rollback-session.js'
 import type { Params, QueryResult } from './types.js'
 
 export async function rollbackClient(session: RollbackSession, tx: DriverTransaction): Promise<unknown> {
@@ -54,7 +54,7 @@ export class RollbackPgSession {
   readonly #session: RollbackSession
   readonly #native: PgQueryable
   /** Savepoints standing for the ORM's open transactions, innermost last. */
-  readonly #open: string[] = []
+  readonly #open: { frame: Frame; name: string }[] = []
 
   constructor(session: RollbackSession, native: PgQueryable) {
     this.#session = session
@@ -66,18 +66,17 @@ export class RollbackPgSession {
     const control = typeof text === 'string' ? controlOf(text) : undefined
     const native = this.#native
     if (control === 'begin') {
-      const name = this.#session.newName()
-      this.#open.push(name)
-      return this.#session.serial(() => native.query(`SAVEPOINT ${name}`))
+      return this.#session.openSavepoint().then((open) => {
+        this.#open.push(open)
+        return { command: 'BEGIN', rows: [], rowCount: 0, fields: [] }
+      })
     }
     if (control !== undefined) {
-      const name = this.#open.pop()
+      const open = this.#open.pop()
       // Nothing open (a COMMIT with no BEGIN): Postgres only warns; so does this, by running nothing.
-      if (name === undefined) return Promise.resolve({ command: control.toUpperCase(), rows: [], rowCount: 0 })
-      return this.#session.serial(async (tx) => {
-        await this.#session.endSavepoint(tx, name, control === 'commit')
-        return { command: control.toUpperCase(), rows: [], rowCount: 0, fields: [] }
-      })
+      const result = { command: control.toUpperCase(), rows: [], rowCount: 0, fields: [] }
+      if (open === undefined) return Promise.resolve(result)
+      return this.#session.endFrame(open.frame, open.name, control === 'commit', false).then(() => result)
     }
     const send = () => native.query(config, values)
     return this.#open.length > 0 ? this.#session.serial(send) : this.#session.statement(send)
@@ -152,9 +151,8 @@ export class RollbackLibsqlClient {
   }
 
   async transaction(): Promise<RollbackLibsqlTransaction> {
-    const name = this.#session.newName()
-    await this.#session.serial((tx) => tx.query(`SAVEPOINT ${name}`, undefined))
-    return new RollbackLibsqlTransaction(this.#session, name)
+    const { frame, name } = await this.#session.openSavepoint()
+    return new RollbackLibsqlTransaction(this.#session, frame, name)
   }
 
   executeMultiple(): Promise<void> {
@@ -179,11 +177,13 @@ export class RollbackLibsqlClient {
 /** libSQL's `Transaction` as a savepoint on the scope's session. */
 export class RollbackLibsqlTransaction {
   readonly #session: RollbackSession
+  readonly #frame: Frame
   readonly #name: string
   #done = false
 
-  constructor(session: RollbackSession, name: string) {
+  constructor(session: RollbackSession, frame: Frame, name: string) {
     this.#session = session
+    this.#frame = frame
     this.#name = name
   }
 
@@ -218,6 +218,6 @@ export class RollbackLibsqlTransaction {
   async #end(commit: boolean): Promise<void> {
     if (this.#done) return
     this.#done = true
-    await this.#session.serial((tx) => this.#session.endSavepoint(tx, this.#name, commit))
+    await this.#session.endFrame(this.#frame, this.#name, commit, false)
   }
 }

@@ -151,13 +151,31 @@ export class RollbackSession {
     return this.#serial(work)
   }
 
-  /** A fresh savepoint name, unique in this session. */
-  newName(): string {
-    return this.#name()
+  /**
+   * A savepoint standing for a transaction an ORM opened on client(): like transaction(), it waits
+   * until no other transaction of the scope holds the session, and holds it until `endFrame`.
+   */
+  async openSavepoint(): Promise<{ frame: Frame; name: string }> {
+    const at = this.#here()
+    const frame = new Frame(at)
+    const name = this.#name()
+    try {
+      await this.#when(
+        () => this.#mayUse(at),
+        () => {
+          this.#stack.push(frame)
+          return this.#serial((tx) => tx.query(`SAVEPOINT ${name}`, undefined))
+        },
+      )
+    } catch (error) {
+      this.#pop(frame)
+      throw error
+    }
+    return { frame, name }
   }
 
   /** Ends a savepoint (RELEASE, or ROLLBACK TO and RELEASE); a RELEASE that fails rolls it back. */
-  async endSavepoint(tx: DriverTransaction, name: string, commit: boolean): Promise<void> {
+  async #endSavepoint(tx: DriverTransaction, name: string, commit: boolean): Promise<void> {
     if (!commit) return this.#undo(tx, name)
     try {
       await tx.query(`RELEASE SAVEPOINT ${name}`, undefined)
@@ -172,7 +190,7 @@ export class RollbackSession {
     const ready = () => this.#stack.at(-1) === frame || !this.#stack.includes(frame)
     if (!force) await this.#when(ready, async () => undefined).catch(noop)
     this.#pop(frame)
-    await this.#serial((tx) => this.endSavepoint(tx, name, commit))
+    await this.#serial((tx) => this.#endSavepoint(tx, name, commit))
   }
 
   /** Ends the session: waits for the work queued on it, rolls the outer transaction back, lets go of the client. */

@@ -385,6 +385,19 @@ for (const side of [postgres, sqlite]) {
       expect(await orm.bodies()).toEqual([...SEED, 'drizzle-kept'])
     })
 
+    it('Drizzle: concurrent transactions from two invocations each keep their own savepoint', async () => {
+      const run = handler(registry, async (body: string, fail: boolean) =>
+        (await side.orm()).transaction(async (add) => {
+          await add(body)
+          await new Promise((r) => setTimeout(r, 20))
+          if (fail) throw new Error(`${body} fails`)
+        }),
+      )
+      const results = await Promise.allSettled([run('orm-fails', true), run('orm-commits', false)])
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled'])
+      expect(await bodiesIn(side)).toEqual([...SEED, 'orm-commits'])
+    })
+
     it('Drizzle inside a handler(): client() in an invocation is the scope session', async () => {
       const add = handler(registry, async (body: string) => (await side.orm()).insert(body))
       await add('drizzle-handler')
