@@ -398,6 +398,13 @@ for (const side of [postgres, sqlite]) {
       expect(await bodiesIn(side)).toEqual([...SEED, 'orm-commits'])
     })
 
+    it('Drizzle: a failing insert (a unique violation) does not spoil the scope', async () => {
+      const orm = await side.orm()
+      await expect(orm.insert('alpha')).rejects.toThrow()
+      await orm.insert('after-orm-error')
+      expect(await orm.bodies()).toEqual([...SEED, 'after-orm-error'])
+    })
+
     it('Drizzle inside a handler(): client() in an invocation is the scope session', async () => {
       const add = handler(registry, async (body: string) => (await side.orm()).insert(body))
       await add('drizzle-handler')
