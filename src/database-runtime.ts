@@ -161,15 +161,17 @@ export class DatabaseRuntime implements ErrorSource {
 
   #detoured(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
     const rollback = this.#rollback
-    if (rollback !== undefined) return rollback.query(text, params, schema)
-    return this.#observedQuery(text, params, schema)
+    if (rollback === undefined)
+      return this.#observedQuery(text, () => this.run((c) => queryOn(c, text, params, schema)))
+    const scoped = () => rollback.query(text, params, schema)
+    return this.#observeQueries ? this.#observedQuery(text, scoped) : scoped()
   }
 
-  async #observedQuery(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+  async #observedQuery(text: string, run: () => Promise<QueryResult>): Promise<QueryResult> {
     const started = performance.now()
     const hook = this.#context.settings.hooks.query
     try {
-      const result = await this.traced('statement', () => this.run((c) => queryOn(c, text, params, schema)), text)
+      const result = await this.traced('statement', run, text)
       emit(hook, { database: this.alias, text, durationMs: performance.now() - started })
       return result
     } catch (error) {
@@ -179,8 +181,11 @@ export class DatabaseRuntime implements ErrorSource {
   }
 
   batch(statements: readonly Statement[], schema: string | undefined): Promise<QueryResult[]> {
-    if (this.#rollback !== undefined) return this.#rollback.batch(statements, schema)
-    const run = () => this.run((client) => client.batch(statements, schema), statements.length)
+    const rollback = this.#rollback
+    const run =
+      rollback !== undefined
+        ? () => rollback.batch(statements, schema)
+        : () => this.run((client) => client.batch(statements, schema), statements.length)
     if (this.#tracing === undefined) return run()
     return this.#tracing.trace({ ...this.#operation('batch', statements[0]?.text), statements: statements.length }, run)
   }

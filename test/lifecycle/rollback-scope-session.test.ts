@@ -6,7 +6,7 @@
 // as plain statements again. A driver that cannot open a transaction makes the scope's statements fail
 // with TRANSACTION_UNSUPPORTED saying what to do, and leaves no client held.
 import { afterEach, describe, expect, it } from 'vitest'
-import { LazyDbError, Registry, registerDriver, startRollback } from '@lazydb/core'
+import { LazyDbError, Registry, registerDriver, startRollback, withRollback } from '@lazydb/core'
 import { fakeDriver } from './fake-driver.js'
 import { settledWithin } from './support.js'
 
@@ -106,5 +106,24 @@ describe('rollback scope: the statements on the session', () => {
     // Nothing held: a graceful disconnect closes the client at once.
     await registry.disconnect()
     expect(driver.clients[0]!.closed).toBe(true)
+  })
+
+  it('on.query still sees every statement inside the scope', async () => {
+    const driver = fakeDriver()
+    registerDriver(driver)
+    const seen: string[] = []
+    const registry = new Registry({
+      database: 'ws://fake.local',
+      platform: 'node',
+      warn: false,
+      on: { query: (event) => void seen.push(`${event.text}${event.error === undefined ? '' : ' failed'}`) },
+    })
+    registries.push(registry)
+    await withRollback(registry, async () => {
+      await registry.database.query('select 1')
+      await registry.database.query('insert 2')
+    })
+    expect(seen).toEqual(['select 1', 'insert 2'])
+    expect(driver.clients[0]!.texts).toEqual(['BEGIN', 'select 1', 'insert 2', 'ROLLBACK'])
   })
 })
