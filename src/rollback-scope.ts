@@ -2,7 +2,7 @@
 // runs in one transaction per database (begun on the database's first use), rolled back when the
 // scope ends. It covers the whole registry, not one async context, so handler() invocations, servers
 // called over HTTP and ORMs on client() in the same process all land in it.
-import { createContextStorage } from './context-storage.js'
+import { type ContextStorage, createContextStorage } from './context-storage.js'
 import { argumentError, LazyDbError } from './errors.js'
 import { isTimerMs } from './options.js'
 import { Registry, runtimesOf } from './registry.js'
@@ -18,6 +18,10 @@ export interface RollbackOptions {
 }
 
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000
+
+// One storage for every scope of the process: each AsyncLocalStorage that ever ran stays in Node's list
+// and costs every new promise a little, so a suite of thousands of tests must not make one per scope.
+let frames: ContextStorage<Frame> | undefined | null = null
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('Symbol.asyncDispose')
 
 /** An open rollback scope; `end()` rolls every database's transaction back. */
@@ -81,7 +85,8 @@ export function startRollback(registry: Registry, options: RollbackOptions = {})
       { database: active.alias },
     )
   }
-  const storage = createContextStorage<Frame>()
+  if (frames === null) frames = createContextStorage<Frame>()
+  const storage = frames
   const sessions = runtimes.map((runtime) => new RollbackSession(runtime, storage, lockTimeoutMs))
   for (const session of sessions) session.runtime.rollback = session
   return new RollbackScope(sessions)
