@@ -110,20 +110,24 @@ export class RollbackSession {
     this.#refuseSchema(schema)
     const frame = (options as { [FRAME]?: Frame } | undefined)?.[FRAME] ?? new Frame(this.#here())
     const name = this.#name()
+    let slot: ClientSlot
     try {
-      await this.#when(
+      slot = await this.#when(
         () => this.#mayUse(frame.parent),
         () => {
           this.#stack.push(frame)
-          return this.#serial((tx) => tx.query(`SAVEPOINT ${name}`, undefined))
+          return this.#serial(async (tx) => {
+            await tx.query(`SAVEPOINT ${name}`, undefined)
+            const held = this.#begun!.slot
+            held.take('hold') // released by the transaction handle when it ends, as for any transaction
+            return held
+          })
         },
       )
     } catch (error) {
       this.#pop(frame)
       throw this.runtime.toError(error, 'begin')
     }
-    const slot = this.#begun!.slot
-    slot.take('hold') // released by the transaction handle when it ends, as for any transaction
     return { slot, transaction: new SavepointTransaction(this, frame, name) }
   }
 
