@@ -6,6 +6,7 @@
 // withRollback hands back fn's result and error unchanged, rolling back either way.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
+import { type Generated, Kysely, PostgresDialect, sql } from 'kysely'
 import { handler, LazyDbError, Registry, startRollback, withRollback } from '@lazydb/core'
 import { neon } from '@lazydb/core/neon'
 import { planetscale } from '@lazydb/core/planetscale'
@@ -170,6 +171,30 @@ describe.skipIf(!pgUp)('neon-ws', () => {
     })
     proceed()
     await expect(leaked).rejects.toMatchObject({ code: 'CLOSED' })
+    expect(await pgBodies()).toEqual(['seed'])
+  })
+
+  it("Kysely's PostgresDialect on client(): its transactions become savepoints, and all is rolled back", async () => {
+    await withRollback(wsRegistry, async () => {
+      const db = new Kysely<Record<string, { id: Generated<number>; body: string }>>({
+        dialect: new PostgresDialect({ pool: await wsRegistry.database.client() }),
+      })
+      await db.insertInto(TABLE).values({ body: 'kysely-1' }).execute()
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto(TABLE).values({ body: 'kysely-2' }).execute()
+      })
+      await expect(
+        db.transaction().execute(async (trx) => {
+          await trx.insertInto(TABLE).values({ body: 'kysely-gone' }).execute()
+          throw new Error('kysely fails')
+        }),
+      ).rejects.toThrow('kysely fails')
+      const { rows } = await sql<{ body: string }>`select body from ${sql.table(TABLE)} order by id`.execute(db)
+      expect(rows.map((r) => r.body)).toEqual(['seed', 'kysely-1', 'kysely-2'])
+      expect(await pgBodies()).toEqual(['seed'])
+      await db.destroy() // ends the "pool": the scope's session stays open until the scope ends
+      await wsRegistry.database.query(`insert into ${TABLE}(body) values ('after-destroy')`)
+    })
     expect(await pgBodies()).toEqual(['seed'])
   })
 
