@@ -188,9 +188,9 @@ export class Database<Client = unknown> {
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     if (!(this instanceof Database)) throw detached('transaction')
     const checked = checkTransactionArguments(fn, options, this.#name)
-    const rollback = this.#attached().rollback
-    if (rollback !== undefined) return rollback.transaction(fn, checked, this.#schema, this.#style)
-    return runTransaction(this.#attached(), fn, checked, this.#schema, this.#style)
+    const runtime = this.#attached()
+    if (runtime.rollback !== undefined) return runtime.rollback.transaction(fn, checked, this.#schema, this.#style)
+    return runTransaction(runtime, fn, checked, this.#schema, this.#style)
   }
 
   /**
