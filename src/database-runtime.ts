@@ -18,6 +18,7 @@ import type { Invocation } from './invocation.js'
 import { defaultIdleTimeoutMs, defaultScope, holdsSocket } from './lifetimes.js'
 import { warnNotConnected } from './not-connected-warning.js'
 import type { RegistrySettings } from './options.js'
+import type { RollbackSession } from './rollback-session.js'
 import { connectWithRetry, retryDelay, sleep } from './retries.js'
 import type {
   DatabaseStats,
@@ -60,6 +61,9 @@ export class DatabaseRuntime implements ErrorSource {
   readonly #idleTimeoutMs: number
   /** A query hook or tracing is set: statements take the observed path. */
   readonly #observeQueries: boolean
+  /** Statements leave the hot path: observed, or diverted to a rollback scope (one check for both). */
+  #detour: boolean
+  #rollback: RollbackSession | undefined = undefined
   readonly #tracing: Tracing | undefined
   /** Where the database is, for tracing: host, port, name (never credentials). */
   readonly #place: Pick<TracedOperation, 'serverAddress' | 'serverPort' | 'namespace'>
@@ -76,6 +80,7 @@ export class DatabaseRuntime implements ErrorSource {
     this.#idleTimeoutMs = config.idleTimeoutMs ?? context.settings.idleTimeoutMs ?? defaultIdleTimeoutMs(platform)
     this.#tracing = context.settings.tracing
     this.#observeQueries = context.settings.hooks.query !== undefined || this.#tracing !== undefined
+    this.#detour = this.#observeQueries
     this.#place = placeOf(config.url)
     this.#key = warmKey(this.#config)
     // Driver options are checked here, without I/O, when the driver is registered; else on first connect.
@@ -109,11 +114,21 @@ export class DatabaseRuntime implements ErrorSource {
     return this.#context.currentOwner()
   }
 
+  /** The rollback scope (test mode) this database's work runs in while one is open (rollback-scope.ts). */
+  get rollback(): RollbackSession | undefined {
+    return this.#rollback
+  }
+
+  set rollback(session: RollbackSession | undefined) {
+    this.#rollback = session
+    this.#detour = this.#observeQueries || session !== undefined
+  }
+
   // --- Statements -------------------------------------------------------------------------------
 
   /** The hot path: a warm, live client runs the statement with nothing added but two counters. */
   query(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
-    if (this.#observeQueries) return this.#observedQuery(text, params, schema)
+    if (this.#detour) return this.#detoured(text, params, schema)
     const slot = this.#warm
     if (slot !== undefined && !slot.retired) {
       const client = slot.client
@@ -144,11 +159,19 @@ export class DatabaseRuntime implements ErrorSource {
     return this.run((c) => queryOn(c, text, params, schema))
   }
 
-  async #observedQuery(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+  #detoured(text: string, params: Params | undefined, schema: string | undefined): Promise<QueryResult> {
+    const rollback = this.#rollback
+    if (rollback === undefined)
+      return this.#observedQuery(text, () => this.run((c) => queryOn(c, text, params, schema)))
+    const scoped = () => rollback.query(text, params, schema)
+    return this.#observeQueries ? this.#observedQuery(text, scoped) : scoped()
+  }
+
+  async #observedQuery(text: string, run: () => Promise<QueryResult>): Promise<QueryResult> {
     const started = performance.now()
     const hook = this.#context.settings.hooks.query
     try {
-      const result = await this.traced('statement', () => this.run((c) => queryOn(c, text, params, schema)), text)
+      const result = await this.traced('statement', run, text)
       emit(hook, { database: this.alias, text, durationMs: performance.now() - started })
       return result
     } catch (error) {
@@ -158,7 +181,11 @@ export class DatabaseRuntime implements ErrorSource {
   }
 
   batch(statements: readonly Statement[], schema: string | undefined): Promise<QueryResult[]> {
-    const run = () => this.run((client) => client.batch(statements, schema), statements.length)
+    const rollback = this.#rollback
+    const run =
+      rollback !== undefined
+        ? () => rollback.batch(statements, schema)
+        : () => this.run((client) => client.batch(statements, schema), statements.length)
     if (this.#tracing === undefined) return run()
     return this.#tracing.trace({ ...this.#operation('batch', statements[0]?.text), statements: statements.length }, run)
   }
@@ -197,6 +224,7 @@ export class DatabaseRuntime implements ErrorSource {
     options: TransactionOptions | undefined,
     schema: string | undefined,
   ): Promise<Begun> {
+    if (this.#rollback !== undefined) return this.#rollback.begin(options, schema)
     const open = async (slot: ClientSlot): Promise<Begun> => ({
       slot,
       transaction: await slot.client!.begin(options, schema),

@@ -188,7 +188,9 @@ export class Database<Client = unknown> {
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
     if (!(this instanceof Database)) throw detached('transaction')
     const checked = checkTransactionArguments(fn, options, this.#name)
-    return runTransaction(this.#attached(), fn, checked, this.#schema, this.#style)
+    const runtime = this.#attached()
+    if (runtime.rollback !== undefined) return runtime.rollback.transaction(fn, checked, this.#schema, this.#style)
+    return runTransaction(runtime, fn, checked, this.#schema, this.#style)
   }
 
   /**
@@ -201,6 +203,7 @@ export class Database<Client = unknown> {
   async client(): Promise<Client> {
     if (!(this instanceof Database)) throw detached('client')
     const runtime = this.#attached()
+    if (runtime.rollback !== undefined) return (await runtime.rollback.client()) as Client
     const owner = runtime.currentOwner()
     if (runtime.scope === 'request' && owner === undefined) {
       throw runtime.noClientError(

@@ -7,6 +7,7 @@ export {
 } from './registry.js'
 export { Database } from './database.js'
 export { handler, type HandlerOptions, type RegistrySource } from './handler.js'
+export { startRollback, withRollback, RollbackScope, type RollbackOptions } from './rollback-scope.js'
 export { LazyDbError, type LazyDbErrorCode, type LazyDbErrorOptions } from './errors.js'
 export { registerDriver } from './drivers/driver-table.js'
 export { detectPlatform, type PlatformName } from './platform.js'

@@ -66,6 +66,8 @@ const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.f
 
 /** @internal The invocation lifecycle of a registry, for handler(). */
 export let lifecycleOf: (registry: Registry) => InvocationLifecycle
+/** @internal The databases of a registry at run time, for a rollback scope (rollback-scope.ts). */
+export let runtimesOf: (registry: Registry) => readonly DatabaseRuntime[]
 
 /**
  * The databases of a function: a default one and named extras. Nothing connects at construction
@@ -93,6 +95,7 @@ export class Registry<
 
   static {
     lifecycleOf = (registry) => registry.#lifecycle
+    runtimesOf = (registry) => registry.#runtimes
   }
 
   constructor(options: RegistryOptions<Default, Extra>) {
