@@ -18,8 +18,8 @@ export interface CoreConnection {
     destroyed?: boolean
     readableEnded?: boolean
     closed?: boolean
-    destroy?(): void
-    once?(e: string, f: () => void): unknown
+    destroy?(error?: Error): void
+    once?(event: string, listener: () => void): unknown
   }
   readonly config?: { database?: string }
   /** Set by mysql2 once it knows the connection is going or gone. */
@@ -78,15 +78,24 @@ export function usable(connection: CoreConnection): boolean {
   )
 }
 
-/** Out of the pool and its socket destroyed at once, even under a statement still running. */
+/**
+ * Out of the pool and its socket destroyed at once, even under a statement still running, which then
+ * fails (with this error) rather than wait forever: mysql2 settles the commands of a connection whose
+ * socket fails, but not of one it was told to close (`destroy()` alone).
+ */
 export function destroyNow(connection: CoreConnection): void {
+  try {
+    connection.stream?.destroy?.(Object.assign(new Error(DESTROYED_MESSAGE), { code: DESTROYED }))
+  } catch {}
   try {
     connection.destroy()
   } catch {}
-  try {
-    connection.stream?.destroy?.()
-  } catch {}
 }
+
+/** The code of the error a connection's commands fail with when lazydb destroyed it under them. */
+export const DESTROYED = 'LAZYDB_CONNECTION_DESTROYED'
+const DESTROYED_MESSAGE =
+  'the connection was destroyed (closed by lazydb) while this statement was on it; it may have run'
 
 /** Settles when the connection's socket has closed. */
 export function socketClosed(connection: CoreConnection): Promise<void> {

@@ -1,6 +1,7 @@
 import { LazyDbError } from '../../errors.js'
 import { ClientClosedError, type ErrorInfo } from '../contract.js'
 import { classifyNetwork } from '../network-errors.js'
+import { DESTROYED } from './connection.js'
 
 // mysql2 errors: what they say about the statement. A server error carries `errno`, `sqlState` and
 // `code` (ER_DUP_ENTRY, …); a connection failure carries a network code (ECONNREFUSED, …) or one of
@@ -61,7 +62,9 @@ export function classifyMysql2(error: unknown): ErrorInfo {
   if (CLOSED_STATE.test(message)) return { notSent: true }
   // A pool ended by its user (client().end()): the statement was refused before any connection.
   if (message === 'Pool is closed.') return { notSent: true }
-  if (e.code === 'PROTOCOL_CONNECTION_LOST' || e.code === 'PROTOCOL_SEQUENCE_TIMEOUT') return { lostMaybeRun: true }
+  if (e.code === 'PROTOCOL_CONNECTION_LOST' || e.code === 'PROTOCOL_SEQUENCE_TIMEOUT' || e.code === DESTROYED) {
+    return { lostMaybeRun: true }
+  }
   return {}
 }
 
