@@ -528,6 +528,19 @@ describe.skipIf(!hasMariadb)('mysql2 driver', () => {
       expect(second).toMatchObject({ code: 'CLOSED', mayHaveRun: false })
     })
 
+    it('a forced disconnect settles a checkout queued in the Pool by code using client() directly', async () => {
+      const reg = open(mysql2(url(), own({ max: 1 })))
+      const pool = await reg.database.client()
+      const held = await pool.getConnection()
+      const queued = pool.getConnection().then(
+        (c) => (c.release(), 'resolved'),
+        (e: Error) => e.message,
+      )
+      await within(reg.disconnect({ force: true }), 2000, 'forced disconnect')
+      expect(await within(queued, 1000, 'queued checkout')).toBe('Pool is closed.')
+      held.release()
+    })
+
     it('a checkout that waits on a pool whose connections stay in use fails with TIMEOUT, not a hang', async () => {
       const one = open(mysql2(url(), own({ max: 1, acquireTimeoutMillis: 200 }))).database
       const error = await rejection(
@@ -568,6 +581,8 @@ describe.skipIf(!hasMariadb)('mysql2 driver', () => {
       while (root(`select count(*) from information_schema.processlist where id = ${id}`) !== '0') {
         if (Date.now() > deadline) throw new Error('the server did not drop the killed connection')
       }
+      // The server lists the thread as gone a moment before its socket's close reaches this side.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50)
       const next = await within(connectionId(reg.database), 3000, 'query after the unread KILL')
       expect(Number(next)).not.toBe(id)
       expect(reg.stats().databases.default).toMatchObject({ errors: 0, retries: 0, connects: 1 })
@@ -628,6 +643,21 @@ describe.skipIf(!hasMariadb)('mysql2 driver', () => {
       const [rows] = await pool.query('select ? as v', ['raw'])
       expect(rows).toEqual([{ v: 'raw' }])
       expect(typeof pool.getConnection).toBe('function')
+    })
+
+    it('sizes the pool per platform (Workers: 5 per request, without eval); the user’s own options win', async () => {
+      type Core = { config: { connectionLimit: number; connectionConfig: { disableEval?: boolean } } }
+      const settings = async (platform: 'node' | 'aws-lambda' | 'cloudflare', options: Mysql2Options = {}) => {
+        const reg = open(mysql2(url(), own(options)), { platform })
+        const core = await handler(reg, async () => (await reg.database.client()).pool as unknown as Core)()
+        return { max: core.config.connectionLimit, noEval: core.config.connectionConfig.disableEval === true }
+      }
+      expect(await settings('node')).toEqual({ max: 10, noEval: false })
+      expect(await settings('aws-lambda')).toEqual({ max: 2, noEval: false })
+      expect(await settings('cloudflare')).toEqual({ max: 5, noEval: true })
+      expect(await settings('aws-lambda', { max: 4 })).toEqual({ max: 4, noEval: false })
+      expect(await settings('node', { connectionLimit: 3 })).toEqual({ max: 3, noEval: false })
+      expect(await settings('cloudflare', { disableEval: false, max: 1 })).toEqual({ max: 1, noEval: false })
     })
 
     it('checks options without I/O', () => {
