@@ -353,6 +353,38 @@ describe.skipIf(!hasMariadb)('mysql2 driver', () => {
       }
     })
 
+    it('a CALL that opens a transaction and then fails: its error, and the transaction rolled back', async () => {
+      const proc = `my2_fail_proc_${process.pid}`
+      await direct.query(`drop procedure if exists ${proc}`)
+      await direct.query(`create procedure ${proc}() begin start transaction; insert into ${table} (name) values
+        ('in-failed-proc'); signal sqlstate '45000' set message_text = 'proc gave up'; end`)
+      try {
+        const one = open(mysql2(url(), own({ max: 1 }))).database
+        const id = await connectionId(one)
+        const error = await rejection(one.query(`call ${proc}()`))
+        expect(error).toMatchObject({ code: 'QUERY_FAILED', errno: 1644, sqlState: '45000' })
+        expect((await one.query('select @@in_transaction as t')).rows).toEqual([{ t: '0' }])
+        expect(await connectionId(one)).toBe(id)
+        expect(await directRows(`select name from ${table} where name = 'in-failed-proc'`)).toEqual([])
+      } finally {
+        await direct.query(`drop procedure if exists ${proc}`)
+      }
+    })
+
+    it('in a batch or a statement bound to a schema (inside lazydb’s own transaction): refused unsent', async () => {
+      const reg = open(mysql2(url(), own({ max: 1 })))
+      const batch = await rejection(
+        reg.database.batch([{ text: `insert into ${table} (name) values ('batch-begin')` }, { text: 'begin' }]),
+      )
+      expect(batch).toMatchObject({ code: 'TRANSACTION_UNSUPPORTED', mayHaveRun: false })
+      const other = reg.using(undefined, { schema: MARIADB_OTHER_DATABASE })
+      expect(await rejection(other.query(' /* x */ START TRANSACTION'))).toMatchObject({
+        code: 'TRANSACTION_UNSUPPORTED',
+        mayHaveRun: false,
+      })
+      expect(await directRows(`select name from ${table} where name = 'batch-begin'`)).toEqual([])
+    })
+
     it('SET autocommit = 0 is reported and its connection dropped, not given back', async () => {
       const one = open(mysql2(url(), own({ max: 1 }))).database
       const id = await connectionId(one)
@@ -615,15 +647,21 @@ describe.skipIf(!hasMariadb)('mysql2 driver', () => {
       }
     })
 
-    it('closes pooled connections idle past idleTimeoutMillis; the pool opens one again when needed', async () => {
-      const reg = open(mysql2(url(DB, IDLE_USER, IDLE_PASSWORD), own({ max: 3, idleTimeoutMillis: 100 })))
-      await Promise.all([1, 2, 3].map(() => reg.database.query('select sleep(0.1)')))
-      expect(await mariadbConnectionCount(IDLE_USER)).toBe(3)
-      expect(await poll(async () => (await mariadbConnectionCount(IDLE_USER)) === 0)).toBe(true)
-      expect((await reg.database.query('select 1 as one')).rows).toEqual([{ one: 1 }])
-      expect(reg.stats().databases.default!.connects).toBe(1) // the same pool, not a new client
-      await reg.disconnect()
-    })
+    // gracefulEnd (mysql2's option): the idle connection is ended with COM_QUIT rather than its socket closed.
+    it.each([false, true])(
+      'closes connections idle past idleTimeoutMillis (gracefulEnd %s); reopens on demand',
+      async (gracefulEnd) => {
+        const reg = open(
+          mysql2(url(DB, IDLE_USER, IDLE_PASSWORD), own({ max: 3, idleTimeoutMillis: 100, gracefulEnd })),
+        )
+        await Promise.all([1, 2, 3].map(() => reg.database.query('select sleep(0.1)')))
+        expect(await mariadbConnectionCount(IDLE_USER)).toBe(3)
+        expect(await poll(async () => (await mariadbConnectionCount(IDLE_USER)) === 0)).toBe(true)
+        expect((await reg.database.query('select 1 as one')).rows).toEqual([{ one: 1 }])
+        expect(reg.stats().databases.default!.connects).toBe(1) // the same pool, not a new client
+        await reg.disconnect()
+      },
+    )
 
     it('handler() closes nothing warm; disconnect() leaves no server connection of this user', async () => {
       const reg = open(mysql2(url(), own()))

@@ -13,6 +13,7 @@ export interface CoreConnection {
   ): unknown
   release(): void
   destroy(): void
+  end(): void
   on(event: 'error', listener: (error: Error) => void): unknown
   readonly stream?: {
     destroyed?: boolean

@@ -5,13 +5,16 @@ import type { Pool } from 'mysql2/promise'
 import { LazyDbError } from '../../errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
 import { ClientClosedError, type DriverClient, type DriverConfig, type DriverTransaction } from '../contract.js'
-import { manualTransactionError } from '../manual-transaction.js'
+import { manualTransactionError, opensTransaction } from '../manual-transaction.js'
 import { nextTurn, SETTLE_AFTER_IDLE_MS, settleIo } from '../settle-io.js'
 import { type CoreConnection, type CorePool, destroyNow, run, socketClosed, toArray, usable } from './connection.js'
 import { connectFailure, connectionBroken } from './errors.js'
 import type { PoolSettings } from './options.js'
 import { isolationStatement, sessionLeft, startStatement, toResult, useStatement } from './sql.js'
 import { Mysql2Transaction } from './transaction.js'
+
+/** What a failed statement left on its session: not known (it reports no status flags). */
+const UNKNOWN = Symbol('unknown session state')
 
 /** How long a graceful close waits for connections to quit before it destroys their sockets. */
 const CLOSE_TIMEOUT_MS = 1000
@@ -61,7 +64,10 @@ export class Mysql2PoolClient implements DriverClient {
   #closeIdle(idleMs: number): void {
     const now = Date.now()
     for (const connection of toArray(this.#core._freeConnections)) {
-      if (now - (connection.lastActiveTime ?? now) > idleMs) connection.destroy()
+      if (now - (connection.lastActiveTime ?? now) <= idleMs) continue
+      // mysql2's gracefulEnd: end() takes a pooled connection out and sends COM_QUIT; else its socket just closes.
+      if (this.#config.options.gracefulEnd === true) connection.end()
+      else connection.destroy()
     }
   }
 
@@ -132,7 +138,7 @@ export class Mysql2PoolClient implements DriverClient {
       destroyNow(connection)
       return false
     }
-    const left = sessionLeft(lastRows)
+    const left = lastRows === UNKNOWN ? 'unknown' : sessionLeft(lastRows)
     if (left === 'clean') {
       connection.release()
       return false
@@ -148,7 +154,12 @@ export class Mysql2PoolClient implements DriverClient {
     } catch {
       destroyNow(connection)
     }
-    return true
+    return left !== 'unknown'
+  }
+
+  /** Whether a failed statement may have opened a transaction before it failed: a CALL, or several statements. */
+  #mayOpenUnseen(text: string): boolean {
+    return this.#config.options.multipleStatements === true || /^\s*call\b/i.test(text)
   }
 
   /**
@@ -183,7 +194,10 @@ export class Mysql2PoolClient implements DriverClient {
     try {
       ;[rows, fields] = await run(connection, text, params)
     } catch (error) {
-      await this.#giveBack(connection, connectionBroken(error))
+      // A failed statement reports no status flags: one that may have opened a transaction before it
+      // failed (a CALL; several statements in one text) is followed by a ROLLBACK before the connection goes back.
+      const broken = connectionBroken(error)
+      await this.#giveBack(connection, broken, broken || !this.#mayOpenUnseen(text) ? undefined : UNKNOWN)
       throw error
     }
     if (await this.#giveBack(connection, false, rows)) throw manualTransactionError(this.#config, true)
@@ -201,6 +215,8 @@ export class Mysql2PoolClient implements DriverClient {
     options: TransactionOptions | undefined,
     schema: string | undefined,
   ): Promise<QueryResult[]> {
+    // Inside lazydb's own transaction a BEGIN would commit it and open one that lazydb then commits unseen.
+    if (statements.some((s) => opensTransaction(s.text))) throw manualTransactionError(this.#config, false)
     const tx = await this.begin(options, schema)
     const results: QueryResult[] = []
     try {
