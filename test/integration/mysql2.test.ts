@@ -630,6 +630,25 @@ describe.skipIf(!hasMariadb)('mysql2 driver', () => {
       expect(reg.stats().databases.default!.retries).toBeGreaterThan(0)
     })
 
+    it('a server that accepts and never answers: CONNECT_FAILED after connectTimeout, retries, no hang', async () => {
+      const sockets = new Set<Socket>()
+      const silent = createServer((socket) => void sockets.add(socket))
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+      const { port } = silent.address() as { port: number }
+      try {
+        const reg = open(mysql2(url(DB, USER, PASSWORD, port), own({ connectTimeout: 150 })), {
+          retry: { totalMs: 200, baseDelayMs: 20, maxDelayMs: 50 },
+        })
+        const error = await within(rejection(reg.database.query('select 1')), 3000, 'cold start against silence')
+        expect(error).toMatchObject({ code: 'CONNECT_FAILED' })
+        expect(error.message).toMatch(/ETIMEDOUT/)
+        expect(reg.stats().databases.default!.retries).toBeGreaterThan(0)
+      } finally {
+        for (const socket of sockets) socket.destroy()
+        await new Promise((resolve) => silent.close(resolve))
+      }
+    })
+
     it('sends program_name (applicationName, else "lazydb") as a connection attribute', async () => {
       const proxy = await recordingProxy()
       try {
