@@ -717,6 +717,27 @@ describe.skipIf(!hasMariadb)('mysql2 driver', () => {
       expect(await settings('cloudflare', { disableEval: false, max: 1 })).toEqual({ max: 1, noEval: false })
     })
 
+    it('a Pool ended by its user (client().end()) is replaced: the next statement gets a fresh one', async () => {
+      const reg = open(mysql2(url(), own()))
+      const pool = await reg.database.client()
+      await pool.end()
+      expect((await reg.database.query('select 1 as one')).rows).toEqual([{ one: 1 }])
+      expect(await reg.database.client()).not.toBe(pool)
+      expect(reg.stats().databases.default!.connects).toBe(2)
+    })
+
+    it('is not idle-closed while client() code has a connection checked out; is once it goes back', async () => {
+      const closes: string[] = []
+      const reg = open(mysql2(url(), own({ idleTimeoutMs: 100 })), { on: { close: (e) => void closes.push(e.reason) } })
+      const pool = await reg.database.client() // outside handler(): no hold, only the Pool's own use counts
+      const connection = await pool.getConnection()
+      await sleep(400)
+      expect(closes).toEqual([])
+      expect((await connection.query('select 2 as two'))[0]).toEqual([{ two: 2 }])
+      connection.release()
+      expect(await poll(async () => closes.includes('idle'), 2000)).toBe(true)
+    })
+
     it('checks options without I/O', () => {
       const bad = (options: Record<string, unknown>) => {
         try {
