@@ -6,6 +6,8 @@ import { configError, describeValue, isOptionsObject } from '../../errors.js'
 import type { ConnectionStringBinding } from '../../hyperdrive.js'
 import type { Driver, DriverClient, DriverConfig } from '../contract.js'
 import { registerDriver } from '../driver-table.js'
+import { type ReaperOption, reaperSettings } from '../reaper-options.js'
+import { MysqlReaper } from './reaper.js'
 import { classifyMysql2 } from './errors.js'
 import { checkMysql2Options, mysql2PoolOptions, poolSettings, urlOptions } from './options.js'
 import { Mysql2PoolClient } from './pool.js'
@@ -30,6 +32,12 @@ export interface Mysql2Options extends Omit<DatabaseOptions, 'url' | 'driver'> {
   /** BIGINT and DECIMAL as exact strings: lazydb's default is true for both (mysql2's own is false). */
   supportBigNumbers?: boolean
   bigNumberStrings?: boolean
+  /**
+   * The fleet reaper (opt-in): near the server's connection limit, KILL this user's connections asleep
+   * past `idleMs`, and have the server end any idle past `serverIdleMs` (`wait_timeout`).
+   * @example mysql2(url, { reaper: true })
+   */
+  reaper?: ReaperOption
   /** More connection attributes; `program_name` is lazydb's unless set here. */
   connectAttributes?: Record<string, string>
 }
@@ -62,7 +70,9 @@ export const mysql2Driver: Driver = {
     checkMysql2Options(config)
     const settings = poolSettings(config)
     const pool = createPool(mysql2PoolOptions(config, settings))
-    const client = new Mysql2PoolClient(pool, config, settings, String(urlOptions(config.url).database))
+    const fleet = reaperSettings(config)
+    const reaper = fleet === undefined ? undefined : new MysqlReaper(fleet)
+    const client = new Mysql2PoolClient(pool, config, settings, String(urlOptions(config.url).database), reaper)
     try {
       await client.open()
     } catch (error) {

@@ -2,6 +2,7 @@ import { configError } from '../../errors.js'
 import { isTimerMs } from '../../options.js'
 import type { DriverConfig } from '../contract.js'
 import { poolDefaults, poolMax } from '../pool-defaults.js'
+import { reaperSettings } from '../reaper-options.js'
 
 // The options a mysql2 database takes beside its URL, checked without I/O, and the pool options they
 // make. Values are never quoted in a message (one may be a secret).
@@ -69,7 +70,7 @@ export function checkMysql2Options(config: DriverConfig): void {
     throw configError(config.alias, 'the mysql2 driver needs a mysql:// URL', 'Use mysql://user:password@host/db')
   }
   for (const [name, value] of Object.entries(config.options)) {
-    if (value === undefined || PASSED.has(name)) continue
+    if (value === undefined || PASSED.has(name) || name === 'reaper') continue
     const own = ALIASES[name] ?? name
     const ok = OWN[own]
     if (ok === undefined) {
@@ -95,6 +96,7 @@ export function checkMysql2Options(config: DriverConfig): void {
     )
   }
   poolMax(withOwnNames(config))
+  reaperSettings(config)
 }
 
 function fixFor(option: string): string {

@@ -11,6 +11,7 @@ import { type CoreConnection, type CorePool, destroyNow, run, socketClosed, toAr
 import { connectFailure, connectionBroken } from './errors.js'
 import type { PoolSettings } from './options.js'
 import { isolationStatement, sessionLeft, startStatement, toResult, useStatement } from './sql.js'
+import type { MysqlReaper } from './reaper.js'
 import { Mysql2Transaction } from './transaction.js'
 
 /** What a failed statement left on its session: not known (it reports no status flags). */
@@ -34,10 +35,12 @@ export class Mysql2PoolClient implements DriverClient {
   readonly #spoiled = new WeakSet<CoreConnection>()
   /** When a connection was last checked out or given back (performance.now()). */
   #lastActive = 0
-  #reaper: ReturnType<typeof setInterval> | undefined
+  #idleCloser: ReturnType<typeof setInterval> | undefined
+  readonly #fleetReaper: MysqlReaper | undefined
 
-  constructor(raw: Pool, config: DriverConfig, settings: PoolSettings, database: string) {
+  constructor(raw: Pool, config: DriverConfig, settings: PoolSettings, database: string, reaper?: MysqlReaper) {
     this.raw = raw
+    this.#fleetReaper = reaper
     this.#core = (raw as unknown as { pool: CorePool }).pool
     this.#config = config
     this.#settings = settings
@@ -46,11 +49,13 @@ export class Mysql2PoolClient implements DriverClient {
     // listens only once itself: a second one, unheard, would crash the process.
     this.#core.on('connection', (connection) => {
       connection.on('error', () => {})
+      // Queued before anything else the connection runs: the server ends it once idle past serverIdleMs.
+      if (reaper !== undefined) connection.query({ sql: reaper.sessionStatement() }, undefined, () => {})
     })
     const idle = settings.idleTimeoutMillis
     if (idle > 0) {
-      this.#reaper = setInterval(() => this.#closeIdle(idle), Math.min(1000, Math.max(10, idle / 2)))
-      ;(this.#reaper as { unref?: () => void }).unref?.()
+      this.#idleCloser = setInterval(() => this.#closeIdle(idle), Math.min(1000, Math.max(10, idle / 2)))
+      ;(this.#idleCloser as { unref?: () => void }).unref?.()
     }
   }
 
@@ -84,6 +89,7 @@ export class Mysql2PoolClient implements DriverClient {
       const connection = await this.#connect()
       if (attempt > 1 || usable(connection)) {
         this.#lastActive = performance.now()
+        if (this.#fleetReaper !== undefined) await this.#fleetReaper.maybeReap(connection)
         return connection
       }
       destroyNow(connection)
@@ -140,7 +146,8 @@ export class Mysql2PoolClient implements DriverClient {
     }
     const left = lastRows === UNKNOWN ? 'unknown' : sessionLeft(lastRows)
     if (left === 'clean') {
-      connection.release()
+      if (this.#fleetReaper?.crowded === true) destroyNow(connection)
+      else connection.release()
       return false
     }
     if (left === 'autocommit-off') {
@@ -255,7 +262,7 @@ export class Mysql2PoolClient implements DriverClient {
   async close(force: boolean): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#reaper !== undefined) clearInterval(this.#reaper)
+    if (this.#idleCloser !== undefined) clearInterval(this.#idleCloser)
     const closedError = new ClientClosedError()
     for (const settle of [...this.#waiting]) settle(closedError)
     const connections = toArray(this.#core._allConnections)

@@ -1,0 +1,61 @@
+import type { ReaperSettings } from '../reaper-options.js'
+import { type CoreConnection, run } from './connection.js'
+
+// The fleet reaper on MySQL/MariaDB (serverless-mysql's rule, opt-in): every so often a live instance
+// looks at how full the server is for its user (MAX_USER_CONNECTIONS, else max_connections); past
+// `usage`, it ends (KILL) its user's connections asleep at least `idleMs` — those of frozen instances —
+// and, while the server stays that full, closes its own connection after use instead of keeping it
+// idle. Without performance_schema MySQL lists no connection attributes, so the reaper tells
+// applications apart by user: give each application its own. Safe because every lazydb instance
+// replaces a connection that was ended while idle before using it.
+
+const USAGE = `SELECT COUNT(*) AS used, @@max_user_connections AS user_cap, @@max_connections AS cap
+  FROM information_schema.PROCESSLIST WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1)`
+
+const ASLEEP = `SELECT ID AS id FROM information_schema.PROCESSLIST
+  WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND COMMAND = 'Sleep' AND TIME >= ? AND ID <> CONNECTION_ID()`
+
+interface Usage {
+  used: number | string
+  user_cap: number | string
+  cap: number | string
+}
+
+export class MysqlReaper {
+  #lastLook = Number.NEGATIVE_INFINITY
+  /** The server was near its limit at the last look: a connection is closed after use, not kept idle. */
+  crowded = false
+  /** Connections this process has ended. */
+  ended = 0
+
+  constructor(readonly settings: ReaperSettings) {}
+
+  /** The statement each new connection runs first: the server ends it by itself once idle past `serverIdleMs`. */
+  sessionStatement(): string {
+    return `SET SESSION wait_timeout = ${Math.max(1, Math.ceil(this.settings.serverIdleMs / 1000))}`
+  }
+
+  /** Looks, at most every `everyMs`, on a connection checked out for a statement; never throws. */
+  async maybeReap(connection: CoreConnection): Promise<void> {
+    const now = performance.now()
+    if (now - this.#lastLook < this.settings.everyMs) return
+    this.#lastLook = now
+    try {
+      const [rows] = await run(connection, USAGE)
+      const usage = (rows as Usage[])[0]!
+      const used = Number(usage.used)
+      const cap = Number(usage.user_cap) > 0 ? Number(usage.user_cap) : Number(usage.cap)
+      this.crowded = cap > 0 && used >= this.settings.usage * cap
+      if (!this.crowded) return
+      const [asleep] = await run(connection, ASLEEP, [Math.ceil(this.settings.idleMs / 1000)])
+      for (const { id } of asleep as { id: number | string }[]) {
+        await run(connection, `KILL ${Number(id)}`).then(
+          () => this.ended++,
+          () => undefined, // gone already
+        )
+      }
+    } catch {
+      // Looking is best effort: the statement that checked the connection out runs regardless.
+    }
+  }
+}
