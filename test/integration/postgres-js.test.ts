@@ -1,5 +1,6 @@
 // lazydb's postgres driver: the unmodified postgres.js (v4) against the real local PostgreSQL.
 import { execFileSync } from 'node:child_process'
+import { createServer, type Socket } from 'node:net'
 import { inspect } from 'node:util'
 import type { Sql } from 'postgres'
 import { afterAll, describe, expect, expectTypeOf, it } from 'vitest'
@@ -307,6 +308,8 @@ describe.skipIf(!pgUp)('postgres driver (postgres.js)', () => {
       }
       const batch = await db.batch([{ text: 'select 1' }, { text: 'begin' }]).catch((e: unknown) => e)
       expect(batch).toMatchObject({ code: 'TRANSACTION_UNSUPPORTED' })
+      // A block whose body says BEGIN opens no transaction: checked, and let through.
+      await db.query(`do $$ begin perform 1; end $$`)
       // A text that opens and closes its own transaction runs as it is.
       await db.query(`begin; insert into ${table} values (2); commit`)
       expect((await db.query(`select count(*)::int as n from ${table}`)).rows).toEqual([{ n: 1 }])
@@ -384,6 +387,66 @@ describe.skipIf(!pgUp)('postgres driver (postgres.js)', () => {
     expect(error.message).toContain(`127.0.0.1:${port}`)
     expect(exposed(error)).not.toContain(PASSWORD)
     expect(registry.stats().databases.default!.retries).toBe(1)
+  })
+
+  it('cuts a transaction whose statement still runs when disconnected by force, and leaves no connection', async () => {
+    const app = `${APP}-cut`
+    const registry = registryFor({}, urlFor(app))
+    const db = registry.database
+    let started!: () => void
+    const running = new Promise<void>((resolve) => (started = resolve))
+    const cut = db
+      .transaction(async (tx) => {
+        await tx.query('select 1')
+        started()
+        await tx.query('select pg_sleep(10)')
+      })
+      .catch((e: unknown) => e)
+    await running
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await within(registry.disconnect({ force: true }), 3000, 'forced disconnect')
+    expect(await within(cut, 3000, 'the cut transaction')).toMatchObject({ code: 'CLOSED' })
+    expect(await waitForConnectionCount(0, app)).toBe(0)
+  })
+
+  it('reports TIMEOUT when a transaction fn uses db while it holds the only connection (queue_timeout)', async () => {
+    const registry = registryFor({ max: 1, queue_timeout: 0.2 })
+    const db = registry.database
+    const error = await within(
+      db.transaction(async () => db.query('select 1')).catch((e: unknown) => e),
+      5000,
+      'the queued statement',
+    )
+    expect(error).toMatchObject({ code: 'TIMEOUT', mayHaveRun: false })
+    expect((error as Error).message).toMatch(/uses db instead of tx/)
+    expect((await db.query('select 2 as x')).rows).toEqual([{ x: 2 }])
+    await registry.disconnect()
+  })
+
+  it('fails a cold start against a server that never answers with CONNECT_FAILED within a deadline', async () => {
+    const sockets = new Set<Socket>()
+    const silent = createServer((socket) => sockets.add(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const { port } = silent.address() as { port: number }
+    const registry = new Registry({
+      database: postgres(pgUrlFor(`127.0.0.1:${port}`, { password: PASSWORD }), { connect_timeout: 0.5 }),
+      warn: false,
+      retry: { attempts: 1 },
+    })
+    registries.push(registry)
+    try {
+      const error = await within(
+        registry.database.query('select 1').catch((e: unknown) => e),
+        5000,
+        'connect',
+      )
+      expect(error).toMatchObject({ code: 'CONNECT_FAILED' })
+      expect((error as Error).message).toContain(`127.0.0.1:${port}`)
+      expect(exposed(error)).not.toContain(PASSWORD)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await new Promise((resolve) => silent.close(resolve))
+    }
   })
 
   it('leaves no server connection after disconnect()', async () => {
