@@ -51,6 +51,7 @@ export class PostgresJsClient implements DriverClient {
   /** postgres.js lets a statement leave a transaction open only with `max: 1`: lazydb checks those. */
   readonly #single: boolean
   #closed = false
+  #ending: Promise<void> | undefined
   /** The pool was ended by someone else (`client().end()`): it refuses everything now. */
   #endedElsewhere = false
   /** Reservations waiting for a connection: withdrawn and settled if the client is closed under them. */
@@ -224,10 +225,16 @@ export class PostgresJsClient implements DriverClient {
   /**
    * Ends the pool: `sql.end()` refuses new queries, lets running ones finish (forced: none; otherwise
    * for CLOSE_TIMEOUT_S), rejects what still waits for a connection and closes every socket before it
-   * resolves. Reservations lazydb is waiting for are settled with ClientClosedError first.
+   * resolves. Reservations lazydb is waiting for are settled with ClientClosedError first. A second
+   * call waits for the first: postgres.js keeps the first end()'s timeout, so a forced close that
+   * follows a graceful one still in progress is bounded by CLOSE_TIMEOUT_S, not immediate.
    */
-  async close(force: boolean): Promise<void> {
-    if (this.#closed) return
+  close(force: boolean): Promise<void> {
+    this.#ending ??= this.#end(force)
+    return this.#ending
+  }
+
+  async #end(force: boolean): Promise<void> {
     this.#closed = true
     const closed = new ClientClosedError()
     for (const settle of [...this.#waiting]) settle(closed)
