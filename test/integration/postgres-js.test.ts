@@ -334,9 +334,8 @@ describe.skipIf(!pgUp)('postgres driver (postgres.js)', () => {
     expect(sql.stats.waiting).toBe(3)
     await within(registry.disconnect({ force: true }), 5000, 'disconnect')
     const outcomes = await within(Promise.all(queued), 5000, 'queued work')
-    for (const outcome of outcomes) expect(outcome).toMatchObject({ code: 'CLOSED' })
-    // The transaction's BEGIN waited for a connection that never came: it did not run.
-    expect(outcomes[2]).toMatchObject({ mayHaveRun: false })
+    // Each waited for a connection that never came: none of them ran.
+    for (const outcome of outcomes) expect(outcome).toMatchObject({ code: 'CLOSED', mayHaveRun: false })
     holder.release()
     expect(await waitForConnectionCount(0, APP)).toBe(0)
   })

@@ -82,10 +82,12 @@ export class PostgresJsClient implements DriverClient {
     const values = positional(params)
     await this.#settle()
     if (this.#single && MAY_OPEN.test(text)) return this.#checked((sql) => this.#run(sql, text, values, schema))
+    let query: Promise<Native> | undefined
     try {
-      return await this.#run(this.#sql, text, values, schema)
+      query = this.#run(this.#sql, text, values, schema)
+      return await query
     } catch (error) {
-      throw this.#error(error)
+      throw this.#error(error, query)
     } finally {
       this.#lastActive = performance.now()
     }
@@ -197,8 +199,8 @@ export class PostgresJsClient implements DriverClient {
     if (performance.now() - this.#lastActive >= SETTLE_AFTER_IDLE_MS) await settleIo()
   }
 
-  /** What a postgres.js error becomes in the contract's terms. */
-  #error(error: unknown): unknown {
+  /** What a postgres.js error becomes in the contract's terms; `query` is the statement's, where known. */
+  #error(error: unknown, query?: unknown): unknown {
     const code = (error as { code?: unknown } | null)?.code
     if (isUnsafeTransaction(error)) return manualTransactionError(this.#config, true)
     if (code === 'QUEUE_TIMEOUT') return this.#exhausted(error)
@@ -207,6 +209,8 @@ export class PostgresJsClient implements DriverClient {
       if (this.#closed) return new ClientClosedError()
       this.#endedElsewhere = true
     }
+    // Rejected by the close while it waited in the pool's queue: it never reached a connection.
+    if (code === 'CONNECTION_DESTROYED' && this.#closed && neverHandedOver(query)) return new ClientClosedError()
     return error
   }
 
@@ -252,6 +256,14 @@ export class PostgresJsClient implements DriverClient {
     const stats = this.#sql.stats
     return stats.connections > stats.idle || stats.waiting > 0
   }
+}
+
+/**
+ * Whether a postgres.js query was never given to a connection: its `connection` field (set when the pool
+ * hands it to one) is still unset. Undocumented, so a version without the field counts as handed over.
+ */
+function neverHandedOver(query: unknown): boolean {
+  return typeof query === 'object' && query !== null && 'connection' in query && query.connection === undefined
 }
 
 /**
