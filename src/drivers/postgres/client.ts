@@ -80,7 +80,8 @@ export class PostgresJsClient implements DriverClient {
 
   async execute(text: string, params: Params | undefined, schema: string | undefined): Promise<unknown> {
     const values = positional(params)
-    await this.#settle()
+    const settling = this.#settle()
+    if (settling !== undefined) await settling
     if (this.#single && MAY_OPEN.test(text)) return this.#checked((sql) => this.#run(sql, text, values, schema))
     let query: Promise<Native> | undefined
     try {
@@ -111,7 +112,8 @@ export class PostgresJsClient implements DriverClient {
   async batch(statements: readonly Statement[], schema: string | undefined): Promise<QueryResult[]> {
     const bound = statements.map((s) => ({ text: s.text, values: positional(s.params) as never[] }))
     if (bound.length === 0) return []
-    await this.#settle()
+    const settling = this.#settle()
+    if (settling !== undefined) await settling
     // The extended protocol for every statement (simple: false): the batch's single Sync then makes them
     // one implicit transaction, and a set_config(…, true) among them holds until it and no longer.
     const run = async (sql: AnySql) => {
@@ -132,7 +134,8 @@ export class PostgresJsClient implements DriverClient {
   }
 
   async begin(options: TransactionOptions | undefined, schema: string | undefined): Promise<DriverTransaction> {
-    await this.#settle()
+    const settling = this.#settle()
+    if (settling !== undefined) await settling
     const reserved = await this.#reserve()
     const begin = beginStatement(options)
     try {
@@ -192,11 +195,11 @@ export class PostgresJsClient implements DriverClient {
   }
 
   /**
-   * After a pause (a freeze, a quiet spell) a close by the far side may wait unread: let the I/O
-   * already received run first, so postgres.js drops that connection before a statement goes to it.
+   * After a pause (a freeze, a quiet spell) a close by the far side may wait unread: the I/O already
+   * received runs first, so postgres.js drops that connection before a statement goes to it. Busy, no wait.
    */
-  async #settle(): Promise<void> {
-    if (performance.now() - this.#lastActive >= SETTLE_AFTER_IDLE_MS) await settleIo()
+  #settle(): Promise<void> | undefined {
+    return performance.now() - this.#lastActive >= SETTLE_AFTER_IDLE_MS ? settleIo() : undefined
   }
 
   /** What a postgres.js error becomes in the contract's terms; `query` is the statement's, where known. */
