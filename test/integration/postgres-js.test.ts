@@ -330,9 +330,15 @@ describe.skipIf(!pgUp)('postgres driver (postgres.js)', () => {
       db.query('select $1::int as x', [2]).catch((e: unknown) => e),
       db.transaction(async (tx) => tx.query('select 3')).catch((e: unknown) => e),
     ]
+    // An ORM's statement on the same sql waits too: the driver's own, it must settle as well.
+    const raw = sql`select 4`.then(
+      () => 'ran',
+      (e: { code?: string }) => e.code,
+    )
     await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(sql.stats.waiting).toBe(3)
+    expect(sql.stats.waiting).toBe(4)
     await within(registry.disconnect({ force: true }), 5000, 'disconnect')
+    expect(await within(raw, 5000, 'the raw statement')).toBe('CONNECTION_DESTROYED')
     const outcomes = await within(Promise.all(queued), 5000, 'queued work')
     // Each waited for a connection that never came: none of them ran.
     for (const outcome of outcomes) expect(outcome).toMatchObject({ code: 'CLOSED', mayHaveRun: false })
