@@ -61,6 +61,8 @@ describe.skipIf(!pgUp)('postgres driver (postgres.js)', () => {
 
   it('is picked by the factory and by { driver }, and tags connections with an application_name', async () => {
     expect(postgres(URL_NO_APP).driver).toBe('postgres')
+    // A URL alone: pg is not imported in this file, so postgres.js, the one registered, takes it.
+    expect(new Registry({ database: URL_NO_APP, warn: false }).database.driver).toBe('postgres')
     expect(new Registry({ database: { url: URL_NO_APP, driver: 'postgres' }, warn: false }).database.driver).toBe(
       'postgres',
     )
@@ -426,6 +428,23 @@ describe.skipIf(!pgUp)('postgres driver (postgres.js)', () => {
     expect((error as Error).message).toMatch(/uses db instead of tx/)
     expect((await db.query('select 2 as x')).rows).toEqual([{ x: 2 }])
     await registry.disconnect()
+  })
+
+  it('fails a cold start as an unknown role with CONNECT_FAILED, SQLSTATE 28000, not retried', async () => {
+    const registry = new Registry({
+      database: postgres(`postgres://lazydb_no_such_role_${PID}:${PASSWORD}@127.0.0.1:5432/test`),
+      warn: false,
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5, totalMs: 300 },
+    })
+    registries.push(registry)
+    const error = await within(
+      registry.database.query('select 1').catch((e: unknown) => e),
+      5000,
+      'connect',
+    )
+    expect(error).toMatchObject({ code: 'CONNECT_FAILED', sqlState: '28000' })
+    expect(exposed(error)).not.toContain(PASSWORD)
+    expect(registry.stats().databases.default!.retries).toBe(0)
   })
 
   it('fails a cold start against a server that never answers with CONNECT_FAILED within a deadline', async () => {
