@@ -4,7 +4,7 @@
 // so there a statement that may open one runs on a reserved connection and is checked after.
 // Transactions and the checked statements run on reserved connections (`sql.reserve()`), which
 // postgres.js closes instead of pooling when they are released inside a transaction.
-import type { PendingQuery, ReservedSql, Row, Sql } from 'postgres'
+import type { ReservedSql, Sql } from 'postgres'
 import { LazyDbError } from '../../errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
 import { ClientClosedError, type DriverClient, type DriverConfig, type DriverTransaction } from '../contract.js'
@@ -12,34 +12,16 @@ import { manualTransactionError } from '../manual-transaction.js'
 import { beginStatement, positional, searchPathSql, searchPathValue, SET_SEARCH_PATH } from '../neon/sql.js'
 import { nextTurn, SETTLE_AFTER_IDLE_MS, settleIo } from '../settle-io.js'
 import { isUnsafeTransaction } from './errors.js'
+import { type Native, toResult } from './result.js'
+import { PostgresJsTransaction } from './transaction.js'
 
-type Results = Row[] & { count?: number | null; columns?: ReadonlyArray<{ name: string }> | null }
-type Native = Results | Results[]
-type Query = PendingQuery<Row[]>
 type AnySql = Sql<Record<string, unknown>> | ReservedSql<Record<string, unknown>>
 
 /** Seconds a graceful close lets running queries finish before their connections are destroyed. */
 const CLOSE_TIMEOUT_S = 5
-/** How long a forced rollback waits for its ROLLBACK before it lets the connection go (closed, not pooled). */
-const FORCED_ROLLBACK_MS = 100
 
 /** A text that may open a transaction anywhere in it (BEGIN, START TRANSACTION): false positives only cost a check. */
 const MAY_OPEN = /\b(?:begin|start\s+transaction)\b/i
-
-/** A result, or the last of several (a multi-statement text over the simple protocol). */
-export function toResult(native: unknown): QueryResult {
-  const many = native as Results[] & { command?: unknown }
-  const r = (
-    typeof many.command !== 'string' && many.length > 0 && Array.isArray(many[many.length - 1])
-      ? many[many.length - 1]
-      : native
-  ) as Results
-  return {
-    rows: r.slice() as Record<string, unknown>[],
-    rowCount: r.count ?? r.length,
-    columns: r.columns?.map((c) => c.name) ?? [],
-  }
-}
 
 export class PostgresJsClient implements DriverClient {
   readonly raw: Sql
@@ -283,75 +265,4 @@ async function rollBackIfOpen(reserved: ReservedSql<Record<string, unknown>>): P
   // Failing, the connection is released inside the transaction, which postgres.js closes rather than pools.
   await reserved.unsafe('ROLLBACK').catch(() => undefined)
   return true
-}
-
-/** An interactive transaction on a reserved connection; `done` is told once it has been let go. */
-class PostgresJsTransaction implements DriverTransaction {
-  #released = false
-  readonly #running = new Set<Query>()
-
-  constructor(
-    readonly reserved: ReservedSql<Record<string, unknown>>,
-    readonly prepare: { prepare: boolean },
-    readonly done: () => void,
-  ) {}
-
-  #release(): void {
-    if (this.#released) return
-    this.#released = true
-    // Released inside a transaction (a failed ROLLBACK, one still running), postgres.js closes the
-    // connection instead of pooling it, and the server rolls the transaction back.
-    this.reserved.release()
-    this.done()
-  }
-
-  async query(text: string, params: Params | undefined): Promise<QueryResult> {
-    const query = this.reserved.unsafe(text, positional(params) as never[], this.prepare) as unknown as Query
-    this.#running.add(query)
-    try {
-      return toResult(await query)
-    } finally {
-      this.#running.delete(query)
-    }
-  }
-
-  async commit(): Promise<void> {
-    let result: Results
-    try {
-      result = (await this.reserved.unsafe('COMMIT')) as unknown as Results
-    } finally {
-      this.#release()
-    }
-    // COMMIT of a transaction in which a statement failed rolls back, without an error.
-    if ((result as { command?: string }).command === 'ROLLBACK') {
-      throw Object.assign(
-        new Error('COMMIT rolled the transaction back: a statement in it had failed (current transaction is aborted)'),
-        { code: '25P02', severity: 'ERROR' },
-      )
-    }
-  }
-
-  async rollback(force = false): Promise<void> {
-    if (!force) {
-      try {
-        await this.reserved.unsafe('ROLLBACK')
-      } finally {
-        this.#release()
-      }
-      return
-    }
-    // Forced: statements still running are canceled, and the ROLLBACK gets FORCED_ROLLBACK_MS; past
-    // that the connection is let go in the transaction, so postgres.js closes it once they end.
-    for (const query of this.#running) void query.cancel().catch(() => undefined)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    await Promise.race([
-      this.reserved.unsafe('ROLLBACK').then(
-        () => undefined,
-        () => undefined,
-      ),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, FORCED_ROLLBACK_MS))),
-    ])
-    clearTimeout(timer)
-    this.#release()
-  }
 }
