@@ -8,6 +8,7 @@ const cache = {
   question: new WeakMap<TemplateStringsArray, string>(),
 }
 
+/** Postgres drivers take `$1…`; MySQL and SQLite drivers `?`. */
 export function placeholderStyle(driver: DriverName): PlaceholderStyle {
   return driver === 'neon-http' || driver === 'neon-ws' || driver === 'pg' || driver === 'postgres'
     ? 'dollar'
