@@ -9,6 +9,8 @@ import { LazyDbError } from '../../errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
 import { ClientClosedError, type DriverClient, type DriverConfig, type DriverTransaction } from '../contract.js'
 import { manualTransactionError } from '../manual-transaction.js'
+import type { PostgresReaper } from '../pg-common/reaper.js'
+import type { SessionLike } from '../pg-common/session.js'
 import { beginStatement, positional, searchPathSql, searchPathValue, SET_SEARCH_PATH } from '../pg-common/sql.js'
 import { nextTurn, SETTLE_AFTER_IDLE_MS, settleIo } from '../settle-io.js'
 import { isUnsafeTransaction } from './errors.js'
@@ -40,8 +42,17 @@ export class PostgresJsClient implements DriverClient {
   readonly #waiting = new Set<(error: Error) => void>()
   #lastActive = 0
 
-  constructor(raw: Sql, config: DriverConfig) {
+  readonly #reaper: PostgresReaper | undefined
+  /** The pool as the reaper's session: each of its statements runs on whichever connection is free. */
+  readonly #reaperSession = {
+    query: async (text: string, values?: unknown[]) => ({
+      rows: await this.#sql.unsafe(text, (values ?? []) as never[]),
+    }),
+  }
+
+  constructor(raw: Sql, config: DriverConfig, reaper?: PostgresReaper) {
     this.raw = raw
+    this.#reaper = reaper
     this.#sql = raw as unknown as Sql<Record<string, unknown>>
     this.#config = config
     const options = raw.options as { prepare?: boolean; max?: number }
@@ -64,6 +75,7 @@ export class PostgresJsClient implements DriverClient {
     const values = positional(params)
     const settling = this.#settle()
     if (settling !== undefined) await settling
+    if (this.#reaper !== undefined) await this.#reaper.maybeReap(this.#reaperSession as unknown as SessionLike)
     if (this.#single && MAY_OPEN.test(text)) return this.#checked((sql) => this.#run(sql, text, values, schema))
     let query: Promise<Native> | undefined
     try {

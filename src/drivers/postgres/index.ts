@@ -5,6 +5,8 @@ import type { ConnectionStringBinding } from '../../hyperdrive.js'
 import type { Scope } from '../../types.js'
 import type { Driver, DriverClient, DriverConfig } from '../contract.js'
 import { registerDriver } from '../driver-table.js'
+import { PostgresReaper } from '../pg-common/reaper.js'
+import { type ReaperOption, reaperSettings } from '../reaper-options.js'
 import { PostgresJsClient } from './client.js'
 import { classifyPostgresJs } from './errors.js'
 import { checkPostgresOptions, postgresOptions } from './options.js'
@@ -27,6 +29,12 @@ export interface PostgresOptions extends Omit<Options<Record<string, never>>, 't
   idleTimeoutMs?: number
   /** Tags every connection (`application_name`, seen in pg_stat_activity). Default `'lazydb'`. */
   applicationName?: string
+  /**
+   * The fleet reaper (opt-in), as on pg: near the server's limit, end this application's idle
+   * connections; the server ends any idle past `serverIdleMs` (`idle_session_timeout`).
+   * @example postgres(url, { reaper: true })
+   */
+  reaper?: ReaperOption
   types?: Options<Record<string, postgresJs.PostgresType>>['types']
   [option: string]: unknown
 }
@@ -63,7 +71,8 @@ export const postgresDriver: Driver = {
   async connect(config: DriverConfig): Promise<DriverClient> {
     checkPostgresOptions(config)
     const sql = postgresJs(config.url, postgresOptions(config)) as unknown as Sql
-    const client = new PostgresJsClient(sql, config)
+    const fleet = reaperSettings(config)
+    const client = new PostgresJsClient(sql, config, fleet === undefined ? undefined : new PostgresReaper(fleet))
     try {
       await client.open()
     } catch (error) {

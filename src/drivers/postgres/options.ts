@@ -2,13 +2,14 @@ import type { Options } from 'postgres'
 import { configError } from '../../errors.js'
 import type { DriverConfig } from '../contract.js'
 import { MAX_CONNECTIONS_PER_REQUEST, poolDefaults, poolMax } from '../pool-defaults.js'
+import { reaperSettings } from '../reaper-options.js'
 
 // The options lazydb gives postgres.js for one database: the pool sized for the platform, a connect
 // deadline, the connection tagged with an application_name, and everything else the user passed, as
 // given (the user's own options win). No I/O; values are never quoted in a message.
 
 /** lazydb's own options for this driver, which postgres.js must not see. */
-const OWN = new Set(['applicationName'])
+const OWN = new Set(['applicationName', 'reaper'])
 
 /** Seconds to connect before CONNECT_TIMEOUT unless the database sets `connect_timeout` (postgres.js waits 30). */
 export const DEFAULT_CONNECT_TIMEOUT_S = 10
@@ -44,6 +45,7 @@ export function checkPostgresOptions(config: DriverConfig): void {
     }
   }
   poolMax(config)
+  reaperSettings(config)
 }
 
 /** Whether the URL sets application_name itself (then it is the tag, as postgres.js gives the URL precedence). */
@@ -73,6 +75,10 @@ export function postgresOptions(config: DriverConfig): Options<Record<string, ne
   const connection = { ...(given.connection as Record<string, unknown> | undefined) }
   if (connection.application_name === undefined && !urlSetsApplicationName(config.url)) {
     connection.application_name = (given.applicationName as string | undefined) ?? 'lazydb'
+  }
+  const reaper = reaperSettings(config)
+  if (reaper !== undefined && connection.idle_session_timeout === undefined) {
+    connection.idle_session_timeout = Math.round(reaper.serverIdleMs)
   }
   return {
     idle_timeout: poolDefaults(config).idleTimeoutMillis / 1000,

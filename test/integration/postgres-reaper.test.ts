@@ -1,10 +1,12 @@
-// The fleet reaper on the pg driver, against the real PostgreSQL through a role capped with CONNECTION
-// LIMIT (no server restart): idle connections of "frozen instances" of the same application fill the
-// cap; a live lazydb instance with the reaper ends them, and leaves other applications' alone.
+// The fleet reaper on the Postgres TCP drivers (pg; postgres.js for what it shares), against the real
+// PostgreSQL through a role capped with CONNECTION LIMIT (no server restart): idle connections of
+// "frozen instances" of the same application fill the cap; a live lazydb instance with the reaper ends
+// them, and leaves other applications' alone.
 import pgPkg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Registry } from '@lazydb/core'
 import { pg } from '@lazydb/core/pg'
+import { postgres } from '@lazydb/core/postgres'
 import { pgAdmin, requirePostgres } from '../support/postgres.js'
 
 const pgUp = await requirePostgres()
@@ -133,6 +135,25 @@ describe.skipIf(!pgUp)('pg fleet reaper', () => {
     expect(second).not.toBe(first)
     expect(registry.stats().databases.default).toMatchObject({ errors: 0 })
     await registry.disconnect()
+  })
+
+  it('postgres.js: near the cap, ends its application idle connections; the server ends idle ones too', async () => {
+    const app = `${APP}-js`
+    for (let i = 0; i < CAP - 2; i++) left.push(await frozenConnection(app))
+    await sleep(250)
+    const registry = new Registry({
+      database: postgres(url(app), { reaper: { idleMs: 200, everyMs: 0, serverIdleMs: 400 } }),
+      platform: 'aws-lambda',
+      warn: false,
+    })
+    expect((await registry.database.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }])
+    expect(await settledCount(app, 1)).toBe(1)
+    const deadline = Date.now() + 3000
+    while ((await roleConnections(app)) > 0 && Date.now() < deadline) await sleep(50)
+    expect(await roleConnections(app)).toBe(0) // idle_session_timeout ended lazydb's own idle one
+    expect((await registry.database.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }])
+    await registry.disconnect()
+    await Promise.all(left.splice(0).map((c) => c.end().catch(() => undefined)))
   })
 
   it('refuses a bad reaper setting at construction', () => {
