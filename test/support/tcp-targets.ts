@@ -106,10 +106,5 @@ const mysql2Target: TcpTarget = {
   available: () => mariadbAvailable(),
 }
 
-/** Every TCP driver whose lazydb subpath exists in this checkout. */
-export const TCP_TARGETS: TcpTarget[] = [postgresTarget('pg')]
-export const TCP_TARGET_CANDIDATES = {
-  pg: postgresTarget('pg'),
-  postgres: postgresTarget('postgres'),
-  mysql2: mysql2Target,
-}
+/** Every TCP driver, as the reliability suites drive it. */
+export const TCP_TARGETS: TcpTarget[] = [postgresTarget('pg'), postgresTarget('postgres'), mysql2Target]
