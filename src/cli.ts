@@ -14,7 +14,12 @@ Databases: DATABASE_URL (the default one) and DATABASE_URL_<NAME> (the extra one
 Files: <dir>/<name>/NNNN_title.sql; the default database's in <dir>/default/ or <dir>/.`
 
 function line(event: MigrationProgress): string {
-  const what = event.state === 'applied' ? `applied in ${event.durationMs} ms` : event.state
+  const what =
+    event.state === 'applied'
+      ? `applied in ${event.durationMs} ms`
+      : event.state === 'skipped'
+        ? 'already applied'
+        : 'pending'
   return `${event.database}  ${event.name}  ${what}`
 }
 

@@ -23,6 +23,8 @@ export interface Dialect {
   param(n: number): string
   /** Whether a failed migration leaves nothing behind (false: MySQL commits DDL at once). */
   readonly atomic: boolean
+  /** Whether CREATE TABLE IF NOT EXISTS is safe without the lock (MySQL: yes; Postgres can fail on a race). */
+  readonly createsSafely: boolean
   readonly createHistory: string
   /** Runs `fn` holding the migration lock, in one transaction (less what MySQL commits implicitly). */
   locked<T>(db: Database, lockTimeoutMs: number, fn: (tx: Transaction) => Promise<T>): Promise<T>
@@ -74,6 +76,7 @@ const postgres: Dialect = {
   family: 'postgres',
   param: (n) => `$${n}`,
   atomic: true,
+  createsSafely: false,
   createHistory:
     `create table if not exists ${HISTORY} (name text primary key, checksum text not null, ` +
     'applied_at timestamptz not null default now(), duration_ms integer not null)',
@@ -100,7 +103,7 @@ const MYSQL_HISTORY =
   `CREATE TABLE IF NOT EXISTS ${HISTORY} (name VARCHAR(255) NOT NULL PRIMARY KEY, checksum CHAR(64) NOT NULL, ` +
   'applied_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), duration_ms INT NOT NULL)'
 const NOW_MS = 'ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000)'
-/** How long a PlanetScale lease lasts without a renewal (each statement of a migration renews it). */
+/** How long a PlanetScale lease lasts without a renewal (a statement renews it once a quarter of it has passed). */
 const LEASE_MS = 120_000
 
 /**
@@ -112,6 +115,7 @@ const mysqlGetLock: Dialect = {
   family: 'mysql',
   param: () => '?',
   atomic: false,
+  createsSafely: true,
   createHistory: MYSQL_HISTORY,
   locked(db, ms, fn) {
     const name = `CONCAT('lazydb_mig_', SHA1(COALESCE(DATABASE(), '')))`
@@ -130,36 +134,54 @@ const mysqlGetLock: Dialect = {
   },
 }
 
+/** Databases (schema views included) whose lease table this process has created or found. */
+const leaseTables = new WeakSet<Database>()
+
 /**
  * PlanetScale: its HTTP sessions keep no server connection between transactions, and DDL ends the
- * transaction that would hold a row lock, so the lock is a lease row: INSERT of id 1 into a lock
- * table (a duplicate key: someone holds it, wait), renewed before every statement, deleted at the end;
- * one left by a runner that died expires after LEASE_MS.
+ * transaction that would hold a row lock, so the lock is a lease row in a lock table: taken when free
+ * or expired, renewed before every statement, freed at the end; one left by a runner that died
+ * expires after LEASE_MS.
  */
 const mysqlLease: Dialect = {
   family: 'mysql',
   param: () => '?',
   atomic: false,
+  createsSafely: true,
   createHistory: MYSQL_HISTORY,
   async locked(db, ms, fn) {
-    await db.query(
-      `CREATE TABLE IF NOT EXISTS ${LEASE} (id INT NOT NULL PRIMARY KEY, holder CHAR(36) NOT NULL, ` +
-        'expires_at BIGINT NOT NULL)',
-    )
+    if (!leaseTables.has(db)) {
+      await db.query(
+        `CREATE TABLE IF NOT EXISTS ${LEASE} (id INT NOT NULL PRIMARY KEY, holder CHAR(36) NOT NULL, ` +
+          'expires_at BIGINT NOT NULL)',
+      )
+      leaseTables.add(db)
+    }
     const holder = randomUUID()
     const deadline = Date.now() + ms
-    for (;;) {
-      await db.query(`DELETE FROM ${LEASE} WHERE id = 1 AND expires_at < ${NOW_MS}`)
+    // One upsert takes the row when it is free or expired (assignments see the row's old expires_at),
+    // then a read says whose it is. The row stays: no DELETE/INSERT gap locks between runners.
+    const take =
+      `INSERT INTO ${LEASE} (id, holder, expires_at) VALUES (1, ?, ${NOW_MS} + ?) ON DUPLICATE KEY UPDATE ` +
+      `holder = IF(expires_at < ${NOW_MS}, VALUES(holder), holder), ` +
+      `expires_at = IF(expires_at < ${NOW_MS}, VALUES(expires_at), expires_at)`
+    for (let wait = 25; ; wait = Math.min(wait * 2, 500)) {
       try {
-        await db.query(`INSERT INTO ${LEASE} (id, holder, expires_at) VALUES (1, ?, ${NOW_MS} + ?)`, [holder, LEASE_MS])
-        break
+        await db.query(take, [holder, LEASE_MS])
+        const { rows } = await db.query<{ holder: string }>(`SELECT holder FROM ${LEASE} WHERE id = 1`)
+        if (rows[0]?.holder === holder) break
       } catch (error) {
-        if (!(error instanceof LazyDbError && error.errno === 1062)) throw error
+        // Two first INSERTs at once may deadlock or wait on each other: one of them gets the row.
+        if (!(error instanceof LazyDbError && (error.errno === 1213 || error.errno === 1205))) throw error
       }
-      if (Date.now() >= deadline) throw lockTimeout(db, ms, `a lease row in ${LEASE}`)
-      await sleep(jitter())
+      if (Date.now() >= deadline) throw lockTimeout(db, ms, `the lease row in ${LEASE}`)
+      // Backing off leaves the server to the holder, whose every statement is a request too.
+      await sleep(wait / 2 + Math.random() * wait)
     }
+    let renewed = Date.now()
     const renew = async () => {
+      if (Date.now() - renewed < LEASE_MS / 4) return
+      renewed = Date.now()
       const { rowCount } = await db.query(
         `UPDATE ${LEASE} SET expires_at = ${NOW_MS} + ? WHERE id = 1 AND holder = ?`,
         [LEASE_MS, holder],
@@ -186,7 +208,7 @@ const mysqlLease: Dialect = {
         { isolationLevel: 'read committed' },
       )
     } finally {
-      await db.query(`DELETE FROM ${LEASE} WHERE id = 1 AND holder = ?`, [holder]).catch(() => undefined)
+      await db.query(`UPDATE ${LEASE} SET expires_at = 0 WHERE id = 1 AND holder = ?`, [holder]).catch(() => undefined)
     }
   },
 }
@@ -205,6 +227,7 @@ const sqlite: Dialect = {
   family: 'sqlite',
   param: () => '?',
   atomic: true,
+  createsSafely: false,
   createHistory:
     `CREATE TABLE IF NOT EXISTS ${HISTORY} (name TEXT PRIMARY KEY, checksum TEXT NOT NULL, ` +
     `applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), duration_ms INTEGER NOT NULL)`,

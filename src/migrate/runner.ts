@@ -164,24 +164,23 @@ function failedError(db: Database, dialect: Dialect, file: MigrationFile, at: nu
   )
 }
 
-/** One file under the lock: skipped when a runner before us applied it, else run and recorded. */
+/**
+ * One file under the lock: the history is read again there; when a runner before us applied the file,
+ * that history comes back (so the caller skips what else it applied without taking the lock again).
+ */
 async function applyOne(
   db: Database,
   dialect: Dialect,
   file: MigrationFile,
   lockTimeoutMs: number,
-): Promise<number | undefined> {
+): Promise<{ durationMs: number } | { history: HistoryRow[] }> {
   const statements = splitSql(file.sql)
   return dialect.locked(db, lockTimeoutMs, async (tx: Transaction) => {
-    const p = dialect.param
-    const { rows } = await tx.query(
-      `select name, checksum, applied_at, duration_ms from ${HISTORY} where name = ${p(1)}`,
-      [file.name],
-    )
-    if (rows[0] !== undefined) {
-      const row = toRow(rows[0])
+    const history = (await tx.query(SELECT_HISTORY)).rows.map(toRow)
+    const row = history.find((r) => r.name === file.name)
+    if (row !== undefined) {
       if (row.checksum !== file.checksum) throw changedError(db, file, row)
-      return undefined
+      return { history }
     }
     const started = performance.now()
     for (const [i, statement] of statements.entries()) {
@@ -192,12 +191,31 @@ async function applyOne(
       }
     }
     const durationMs = Math.round(performance.now() - started)
+    const p = dialect.param
     await tx.query(`insert into ${HISTORY} (name, checksum, duration_ms) values (${p(1)}, ${p(2)}, ${p(3)})`, [
       file.name,
       file.checksum,
       durationMs,
     ])
-    return durationMs
+    return { durationMs }
+  })
+}
+
+/** The history, the table created first (under the lock) when it is not there yet. */
+async function historyCreating(db: Database, dialect: Dialect, lockTimeoutMs: number): Promise<HistoryRow[]> {
+  const read = async () => (await db.query(SELECT_HISTORY)).rows.map(toRow)
+  try {
+    return dialect.family === 'sqlite' ? await whileBusy(db, lockTimeoutMs, read) : await read()
+  } catch (error) {
+    if (!isMissingTable(error)) throw error
+  }
+  if (dialect.createsSafely) {
+    await db.query(dialect.createHistory)
+    return read()
+  }
+  return dialect.locked(db, lockTimeoutMs, async (tx) => {
+    await tx.query(dialect.createHistory)
+    return (await tx.query(SELECT_HISTORY)).rows.map(toRow)
   })
 }
 
@@ -209,14 +227,10 @@ async function migrateOne(registry: Registry, alias: string, options: MigrateOpt
   const target = upTo(files, options.to, alias)
   const result: MigrationResult = { database: alias, applied: [], skipped: [], pending: [] }
   const progress = (event: Omit<MigrationProgress, 'database'>) => options.onProgress?.({ database: alias, ...event })
-  let history: HistoryRow[]
-  if (options.dryRun === true) history = await readHistory(db, dialect, lockTimeoutMs)
-  else {
-    history = await dialect.locked(db, lockTimeoutMs, async (tx) => {
-      await tx.query(dialect.createHistory)
-      return (await tx.query(SELECT_HISTORY)).rows.map(toRow)
-    })
-  }
+  const history =
+    options.dryRun === true
+      ? await readHistory(db, dialect, lockTimeoutMs)
+      : await historyCreating(db, dialect, lockTimeoutMs)
   checkUnchanged(db, files, history)
   const applied = new Set(history.map((row) => row.name))
   for (const file of target) {
@@ -227,13 +241,15 @@ async function migrateOne(registry: Registry, alias: string, options: MigrateOpt
       result.pending.push(file.name)
       progress({ name: file.name, state: 'pending' })
     } else {
-      const durationMs = await applyOne(db, dialect, file, lockTimeoutMs)
-      if (durationMs === undefined) {
+      const outcome = await applyOne(db, dialect, file, lockTimeoutMs)
+      if ('history' in outcome) {
+        checkUnchanged(db, files, outcome.history)
+        for (const row of outcome.history) applied.add(row.name)
         result.skipped.push(file.name)
         progress({ name: file.name, state: 'skipped' })
       } else {
         result.applied.push(file.name)
-        progress({ name: file.name, state: 'applied', durationMs })
+        progress({ name: file.name, state: 'applied', durationMs: outcome.durationMs })
       }
     }
   }
