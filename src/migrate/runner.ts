@@ -86,7 +86,14 @@ async function aliases(registry: Registry, options: MigrateOptions): Promise<str
   return ['default', ...extras]
 }
 
-const text = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value))
+/** An ISO time: Postgres gives a Date, SQLite an ISO string, MySQL epoch seconds (its TIMESTAMP has no zone). */
+function text(value: unknown): string {
+  if (value instanceof Date) return value.toISOString()
+  if (typeof value === 'number' || (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value))) {
+    return new Date(Math.round(Number(value) * 1000)).toISOString()
+  }
+  return String(value)
+}
 
 function toRow(row: Record<string, unknown>): HistoryRow {
   return {
@@ -97,13 +104,15 @@ function toRow(row: Record<string, unknown>): HistoryRow {
   }
 }
 
-const SELECT_HISTORY = `select name, checksum, applied_at, duration_ms from ${HISTORY} order by name`
+const selectHistory = (dialect: Dialect) =>
+  `select name, checksum, ${dialect.family === 'mysql' ? 'unix_timestamp(applied_at) as applied_at' : 'applied_at'}, ` +
+  `duration_ms from ${HISTORY} order by name`
 
 /** The history as it is, outside any lock; empty when no migration ever ran. */
 async function readHistory(db: Database, dialect: Dialect, lockTimeoutMs: number): Promise<HistoryRow[]> {
   const read = async () => {
     try {
-      return (await db.query(SELECT_HISTORY)).rows.map(toRow)
+      return (await db.query(selectHistory(dialect))).rows.map(toRow)
     } catch (error) {
       if (isMissingTable(error)) return []
       throw error
@@ -176,7 +185,7 @@ async function applyOne(
 ): Promise<{ durationMs: number } | { history: HistoryRow[] }> {
   const statements = splitSql(file.sql)
   return dialect.locked(db, lockTimeoutMs, async (tx: Transaction) => {
-    const history = (await tx.query(SELECT_HISTORY)).rows.map(toRow)
+    const history = (await tx.query(selectHistory(dialect))).rows.map(toRow)
     const row = history.find((r) => r.name === file.name)
     if (row !== undefined) {
       if (row.checksum !== file.checksum) throw changedError(db, file, row)
@@ -203,7 +212,7 @@ async function applyOne(
 
 /** The history, the table created first (under the lock) when it is not there yet. */
 async function historyCreating(db: Database, dialect: Dialect, lockTimeoutMs: number): Promise<HistoryRow[]> {
-  const read = async () => (await db.query(SELECT_HISTORY)).rows.map(toRow)
+  const read = async () => (await db.query(selectHistory(dialect))).rows.map(toRow)
   try {
     return dialect.family === 'sqlite' ? await whileBusy(db, lockTimeoutMs, read) : await read()
   } catch (error) {
@@ -215,7 +224,7 @@ async function historyCreating(db: Database, dialect: Dialect, lockTimeoutMs: nu
   }
   return dialect.locked(db, lockTimeoutMs, async (tx) => {
     await tx.query(dialect.createHistory)
-    return (await tx.query(SELECT_HISTORY)).rows.map(toRow)
+    return (await tx.query(selectHistory(dialect))).rows.map(toRow)
   })
 }
 

@@ -1,12 +1,13 @@
 // Migrations (@lazydb/core/migrate, the lazydb CLI) against the real servers: PostgreSQL through the
 // Neon WebSocket gateway, MariaDB through the PlanetScale gateway, and a libSQL file. The race: 20
 // child processes started at once against the same empty database each apply the 5-file set.
-import { type ChildProcess, execFile, fork } from 'node:child_process'
+import { type ChildProcess, execFile, fork, spawn } from 'node:child_process'
 import { cpSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { build } from 'esbuild'
 import mysql from 'mysql2/promise'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LazyDbError, Registry } from '@lazydb/core'
 import { libsql } from '@lazydb/core/libsql'
@@ -14,9 +15,10 @@ import { migrate, migrationStatus, type MigrationProgress, type MigrationState }
 import { neon } from '@lazydb/core/neon'
 import { planetscale } from '@lazydb/core/planetscale'
 import { MARIADB_CREDENTIALS, MARIADB_SOCKET, requireMariadb, setupMariadb } from '../support/mariadb.js'
+import { startNeonHttpGateway, type NeonHttpGateway } from '../support/neon-http-gateway.js'
 import { startNeonWsGateway, type NeonWsGateway } from '../support/neon-ws-gateway.js'
 import { startPlanetscaleGateway, type PlanetscaleGateway } from '../support/planetscale-gateway.js'
-import { pgAdmin, pgUrlFor, requirePostgres } from '../support/postgres.js'
+import { PG_URL as PG_DIRECT, pgAdmin, pgUrlFor, requirePostgres } from '../support/postgres.js'
 import { tempDir } from '../support/tmp.js'
 
 const pgUp = await requirePostgres()
@@ -51,6 +53,7 @@ interface ChildReply {
 let work: ReturnType<typeof tempDir>
 let childScript: string
 let neonGw: NeonWsGateway | undefined
+let neonHttpGw: NeonHttpGateway | undefined
 let psGw: PlanetscaleGateway | undefined
 const cleanups: Array<() => Promise<void>> = []
 let fresh = 0
@@ -77,13 +80,13 @@ beforeAll(async () => {
     alias,
     logLevel: 'error',
   })
-  if (pgUp) neonGw = await startNeonWsGateway()
+  if (pgUp) [neonGw, neonHttpGw] = await Promise.all([startNeonWsGateway(), startNeonHttpGateway()])
   if (myUp) psGw = await startPlanetscaleGateway()
 })
 
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
-  await Promise.all([neonGw?.close(), psGw?.close()])
+  await Promise.all([neonGw?.close(), neonHttpGw?.close(), psGw?.close()])
   work?.remove()
 })
 
@@ -182,6 +185,74 @@ async function runsPerFile(registry: Registry, schema?: string): Promise<Record<
   return Object.fromEntries(rows.map((r) => [r.file, Number(r.n)]))
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Takes the migration lock from outside lazydb, as another runner would. `release()` frees it and
+ * resolves with the time (ms) just before it did; the libSQL holder frees it by itself after 1.5 s.
+ */
+async function holdLock(target: Target): Promise<{ release(): Promise<number> }> {
+  let released: Promise<number> | undefined
+  const once = (free: () => Promise<number>) => ({ release: () => (released ??= free()) })
+  if (target.kind === 'neon-ws') {
+    const client = new pg.Client({ connectionString: PG_DIRECT })
+    await client.connect()
+    await client.query('begin')
+    await client.query("select pg_advisory_xact_lock(hashtext('lazydb_migrations.' || $1))", [target.schema])
+    return once(async () => {
+      const at = Date.now()
+      await client.query('commit')
+      await client.end()
+      return at
+    })
+  }
+  if (target.kind === 'planetscale') {
+    const c = await mariadbRoot()
+    const table = `\`${target.schema}\`.lazydb_migrations_lock`
+    await c.query(
+      `CREATE TABLE IF NOT EXISTS ${table} ` +
+        '(id INT NOT NULL PRIMARY KEY, holder CHAR(36) NOT NULL, expires_at BIGINT NOT NULL)',
+    )
+    await c.query(`INSERT INTO ${table} VALUES (1, 'another runner', ROUND(UNIX_TIMESTAMP(NOW(3)) * 1000) + 600000)`)
+    return once(async () => {
+      const at = Date.now()
+      await c.query(`UPDATE ${table} SET expires_at = 0`)
+      await c.end()
+      return at
+    })
+  }
+  // libSQL's embedded client waits for a busy database synchronously, blocking its thread: the holder
+  // is another process (as another runner would be), and it lets go on its own timer.
+  const holder = spawn(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { createClient } from '@libsql/client'
+      const client = createClient({ url: ${JSON.stringify(target.url)} })
+      const tx = await client.transaction('write') // BEGIN IMMEDIATE
+      console.log('held')
+      setTimeout(async () => { console.log('released', Date.now()); await tx.commit(); client.close() }, 1500)`,
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  let output = ''
+  const exited = new Promise<number>((resolve) =>
+    holder.once('exit', () => resolve(Number(/released (\d+)/.exec(output)?.[1]))),
+  )
+  await withDeadline(
+    new Promise<void>((resolve) =>
+      holder.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString()
+        if (output.includes('held')) resolve()
+      }),
+    ),
+    10_000,
+    'the lock holder starting',
+  )
+  return once(() => withDeadline(exited, 10_000, 'the lock holder ending'))
+}
+
 const KINDS: Array<[Kind, boolean]> = [
   ['neon-ws', pgUp],
   ['planetscale', myUp],
@@ -236,6 +307,42 @@ for (const [kind, up] of KINDS) {
         await registry.disconnect({ force: true })
       }
     }, 120_000)
+
+    it('waits while another runner holds the lock, applies once it is freed; TIMEOUT after lockTimeoutMs', async () => {
+      const target = await freshTarget(kind)
+      const registry = registryFor(target)
+      const held = await holdLock(target)
+      try {
+        // The embedded libSQL client waits synchronously (see holdLock), so the one that times out is a
+        // client of its own: after a BEGIN that failed busy, libSQL cannot COMMIT on that connection
+        // until the failed statement is garbage-collected.
+        const other =
+          kind === 'libsql'
+            ? new Registry({ database: libsql(target.url, { intMode: 'number' }), warn: false })
+            : registry
+        const timedOut = await migrate(other, { dir: FIVE, schema: target.schema, lockTimeoutMs: 300 }).catch((e) => e)
+        if (other !== registry) await other.disconnect({ force: true })
+        expect((timedOut as LazyDbError).code).toBe('TIMEOUT')
+        expect((timedOut as LazyDbError).message).toContain('migration lock')
+        let settled = false
+        const running = migrate(registry, { dir: FIVE, schema: target.schema, lockTimeoutMs: 15_000 }).finally(() => {
+          settled = true
+        })
+        if (kind !== 'libsql') {
+          await sleep(500)
+          expect(settled).toBe(false)
+        }
+        const releasedAt = await held.release()
+        const [result] = await withDeadline(running, 15_000, 'migrate after the lock was freed')
+        expect(result!.applied).toEqual(FILES)
+        // Applied after the holder let go (the same clock: one machine).
+        const [status] = await migrationStatus(registry, { dir: FIVE, schema: target.schema })
+        for (const m of status!.migrations) expect(Date.parse(m.appliedAt!)).toBeGreaterThanOrEqual(releasedAt - 1)
+      } finally {
+        await held.release().catch(() => undefined)
+        await registry.disconnect({ force: true })
+      }
+    }, 30_000)
 
     it('dryRun creates nothing; `to` stops at a file; the rest follows; progress comes per file', async () => {
       const target = await freshTarget(kind)
@@ -309,6 +416,45 @@ for (const [kind, up] of KINDS) {
     }, 30_000)
   })
 }
+
+describe.skipIf(!pgUp)('migrations on neon-http (transactions over a WebSocket session)', () => {
+  it('five registries migrating at once apply each file once', async () => {
+    const target = await freshTarget('neon-ws')
+    const registries = Array.from(
+      { length: 5 },
+      () =>
+        new Registry({
+          database: neon(PG_URL, {
+            fetchEndpoint: neonHttpGw!.endpoint,
+            wsProxy: neonGw!.wsProxy,
+            useSecureWebSocket: false,
+            pipelineConnect: false,
+          }),
+          warn: false,
+        }),
+    )
+    try {
+      expect(registries[0]!.database.driver).toBe('neon-http')
+      const results = await withDeadline(
+        Promise.all(registries.map((r) => migrate(r, { dir: FIVE, schema: target.schema }))),
+        20_000,
+        'neon-http migrations',
+      )
+      expect(results.flatMap(([r]) => r!.applied).sort()).toEqual(FILES)
+      expect(await runsPerFile(registries[0]!, target.schema)).toEqual({
+        '0001': 1,
+        '0002': 1,
+        '0003': 1,
+        '0004': 1,
+        '0005': 1,
+      })
+      const [status] = await migrationStatus(registries[0]!, { dir: FIVE, schema: target.schema })
+      expect(status!.migrations.map((m) => m.state)).toEqual(FILES.map(() => 'applied'))
+    } finally {
+      await Promise.all(registries.map((r) => r.disconnect({ force: true })))
+    }
+  }, 30_000)
+})
 
 describe('migrations per alias and the CLI (libSQL files)', () => {
   /** A folder with default/ and analytics/ sets. */
