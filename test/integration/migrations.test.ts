@@ -491,6 +491,28 @@ describe('migrations per alias and the CLI (libSQL files)', () => {
 
   const cli = `${root}dist/cli.js`
   it.skipIf(!existsSync(cli) && process.env.CI === undefined)(
+    'the built subpath @lazydb/core/migrate throws the core LazyDbError; the main entry never loads node:fs',
+    async () => {
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import { LazyDbError, Registry } from '@lazydb/core'
+          import { migrate } from '@lazydb/core/migrate'
+          const error = await migrate(new Registry({ database: ':memory:', warn: false }), { dir: '' }).catch((e) => e)
+          const built = import.meta.resolve('@lazydb/core/migrate').endsWith('/dist/migrate/index.js')
+          console.log(built, error instanceof LazyDbError, error.code)`,
+        ],
+        { cwd: root, timeout: 10_000 },
+      )
+      expect(stdout.trim()).toBe('true true INVALID_ARGUMENT')
+      for (const core of ['dist/index.js', 'dist/index.worker.js']) {
+        expect(readFileSync(`${root}${core}`, 'utf8'), core).not.toMatch(/node:fs|migrate/)
+      }
+    },
+  )
+  it.skipIf(!existsSync(cli) && process.env.CI === undefined)(
     'npx lazydb migrate / migrate status over DATABASE_URL and DATABASE_URL_<NAME> (dist/cli.js, after npm run build)',
     async () => {
       const run = promisify(execFile)
