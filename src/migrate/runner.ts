@@ -236,6 +236,7 @@ async function migrateOne(registry: Registry, alias: string, options: MigrateOpt
   const target = upTo(files, options.to, alias)
   const result: MigrationResult = { database: alias, applied: [], skipped: [], pending: [] }
   const progress = (event: Omit<MigrationProgress, 'database'>) => options.onProgress?.({ database: alias, ...event })
+  if (files.length === 0) return result // no files: the database is left alone (no history table either)
   const history =
     options.dryRun === true
       ? await readHistory(db, dialect, lockTimeoutMs)
