@@ -160,7 +160,12 @@ function upTo(files: MigrationFile[], to: string | undefined, alias: string): Mi
 
 function failedError(db: Database, dialect: Dialect, file: MigrationFile, at: number, stmt: string, error: unknown) {
   const cause = error instanceof LazyDbError ? error : undefined
-  const what = stmt.replace(/\s+/g, ' ').slice(0, 80)
+  // The statement as the reader finds it in the file: without the comments before it.
+  const what = stmt
+    .replace(/^(?:\s*(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/))+/, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 80)
   const after = dialect.atomic
     ? 'It was rolled back: nothing of it was applied'
     : 'MySQL commits DDL at once: statements before it that changed the schema stay applied ' +
