@@ -12,6 +12,7 @@ export default defineConfig({
         replacement: src('drivers/$1/index.ts'),
       },
       { find: /^@lazydb\/core\/otel$/, replacement: src('tracing/otel.ts') },
+      { find: /^@lazydb\/core\/migrate$/, replacement: src('migrate/index.ts') },
       {
         find: /^@lazydb\/core\/(aws-lambda|cloudflare|vercel|netlify|hono|node)$/,
         replacement: src('platforms/$1.ts'),

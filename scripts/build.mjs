@@ -12,7 +12,7 @@
 // Few files matter: Node 20 spends about a millisecond resolving and linking each module at import.
 import { build } from 'esbuild'
 import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, existsSync, readdirSync, rmSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 
 const sources = (dir) =>
@@ -30,6 +30,7 @@ const isCore = (file) => {
   const rel = relative(SRC, file)
   if (rel.startsWith('..')) return false
   if (CORE_OUTSIDE_ROOT.has(rel)) return true
+  if (rel === 'cli.ts' || rel.startsWith('migrate/')) return false
   return !rel.startsWith('platforms/') && !rel.startsWith('drivers/') && !rel.startsWith('tracing/')
 }
 
@@ -74,12 +75,15 @@ const subpaths = [
   ...sources('src/drivers').filter((f) => /\/drivers\/[^/]+\/index\.ts$/.test(f)),
   ...sources('src/platforms').filter((f) => !isCore(resolve(f))),
   'src/tracing/otel.ts',
+  'src/migrate/index.ts',
+  'src/cli.ts',
 ]
 await Promise.all([
   build({ ...common, entryPoints: ['src/index.ts'] }),
   build({ ...common, entryPoints: [{ in: 'src/index.ts', out: 'index.worker' }], plugins: [workerVariants] }),
   ...subpaths.map((entry) => build({ ...common, entryPoints: [entry], plugins: [coreByName] })),
 ])
+chmodSync('dist/cli.js', 0o755) // `npx lazydb`: the bin runs as a program (its shebang survives the build)
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' })
 console.log(
   `built dist/: the core in one file (and its Worker/edge build), ${subpaths.length} subpaths, ` +

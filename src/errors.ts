@@ -10,6 +10,8 @@ export type LazyDbErrorCode =
   | 'TRANSACTION_UNSUPPORTED'
   | 'CLOSED'
   | 'TIMEOUT'
+  | 'MIGRATION_CHANGED'
+  | 'MIGRATION_FAILED'
 
 export interface LazyDbErrorOptions {
   database?: string | undefined
