@@ -124,7 +124,10 @@ const mysqlGetLock: Dialect = {
         const { rows } = await tx.query<{ got: unknown }>(`SELECT GET_LOCK(${name}, ?) AS got`, [Math.ceil(ms / 1000)])
         if (Number(rows[0]?.got) !== 1) throw lockTimeout(db, ms, 'GET_LOCK')
         try {
-          return await fn(tx)
+          const result = await fn(tx)
+          // Committed before the lock is let go: the next runner must see this file's history row.
+          await tx.query('COMMIT')
+          return result
         } finally {
           await tx.query(`SELECT RELEASE_LOCK(${name})`).catch(() => undefined)
         }

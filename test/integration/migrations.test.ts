@@ -36,7 +36,9 @@ const FILES = [
 const PID = process.pid
 const PG_URL = pgUrlFor('ep-lazydb-test.neon.tech', { password: 'pw', applicationName: `lazydb-migrations-${PID}` })
 
-type Kind = 'libsql' | 'neon-ws' | 'planetscale'
+type Kind = 'libsql' | 'neon-ws' | 'planetscale' | 'pg' | 'postgres' | 'mysql2'
+/** Kinds on Postgres, and on MySQL through a session (GET_LOCK), as the runner's dialects split them. */
+const POSTGRES_KINDS: Kind[] = ['neon-ws', 'pg', 'postgres']
 interface Target {
   kind: Kind
   url: string
@@ -67,7 +69,7 @@ beforeAll(async () => {
     '@lazydb/core': `${root}src/index.ts`,
     '@lazydb/core/migrate': `${root}src/migrate/index.ts`,
   }
-  for (const sub of ['neon', 'planetscale', 'libsql'])
+  for (const sub of ['neon', 'planetscale', 'libsql', 'pg', 'postgres', 'mysql2'])
     alias[`@lazydb/core/${sub}`] = `${root}src/drivers/${sub}/index.ts`
   await build({
     entryPoints: [`${root}test/fixtures/migrations/race-child.ts`],
@@ -102,9 +104,10 @@ async function mariadbRoot(): Promise<mysql.Connection> {
 async function freshTarget(kind: Kind): Promise<Target> {
   const name = `lazydb_mig_${PID}_${++fresh}`
   if (kind === 'libsql') return { kind, url: `file:${work.file(`${name}.db`)}` }
-  if (kind === 'neon-ws') {
+  if (POSTGRES_KINDS.includes(kind)) {
     await pgAdmin(`create schema ${name}`)
     cleanups.push(() => pgAdmin(`drop schema if exists ${name} cascade`))
+    if (kind !== 'neon-ws') return { kind, url: PG_DIRECT, schema: name }
     return { kind, url: PG_URL, schema: name, wsProxy: neonGw!.wsProxy }
   }
   await setupMariadb()
@@ -121,22 +124,28 @@ async function freshTarget(kind: Kind): Promise<Target> {
     const c = await mariadbRoot()
     await c.query(`DROP DATABASE IF EXISTS \`${name}\``).finally(() => c.end())
   })
+  if (kind === 'mysql2') {
+    const { user, password, host, port } = MARIADB_CREDENTIALS
+    return { kind, url: `mysql://${user}:${password}@${host}:${port}/${name}`, schema: name }
+  }
   return { kind, url: psGw!.url(), schema: name }
 }
 
 /** The same database in this process (the gateway's settings for Neon), as a Registry. */
 function registryFor(target: Target, extra?: Record<string, string>): Registry {
   const database =
-    target.kind === 'libsql'
-      ? libsql(target.url)
-      : target.kind === 'planetscale'
-        ? planetscale(target.url)
-        : neon(target.url, {
-            transport: 'ws',
-            wsProxy: target.wsProxy!,
-            useSecureWebSocket: false,
-            pipelineConnect: false,
-          })
+    target.kind === 'pg' || target.kind === 'postgres' || target.kind === 'mysql2'
+      ? { url: target.url, driver: target.kind }
+      : target.kind === 'libsql'
+        ? libsql(target.url)
+        : target.kind === 'planetscale'
+          ? planetscale(target.url)
+          : neon(target.url, {
+              transport: 'ws',
+              wsProxy: target.wsProxy!,
+              useSecureWebSocket: false,
+              pipelineConnect: false,
+            })
   const extras = Object.fromEntries(Object.entries(extra ?? {}).map(([name, url]) => [name, libsql(url)]))
   return new Registry({ database, extra: extras, warn: false })
 }
@@ -194,7 +203,17 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 async function holdLock(target: Target): Promise<{ release(): Promise<number> }> {
   let released: Promise<number> | undefined
   const once = (free: () => Promise<number>) => ({ release: () => (released ??= free()) })
-  if (target.kind === 'neon-ws') {
+  if (target.kind === 'mysql2') {
+    const c = await mariadbRoot()
+    await c.query(`SELECT GET_LOCK(CONCAT('lazydb_mig_', SHA1(?)), 0)`, [target.schema])
+    return once(async () => {
+      const at = Date.now()
+      await c.query(`SELECT RELEASE_LOCK(CONCAT('lazydb_mig_', SHA1(?)))`, [target.schema])
+      await c.end()
+      return at
+    })
+  }
+  if (POSTGRES_KINDS.includes(target.kind)) {
     const client = new pg.Client({ connectionString: PG_DIRECT })
     await client.connect()
     await client.query('begin')
@@ -255,7 +274,10 @@ async function holdLock(target: Target): Promise<{ release(): Promise<number> }>
 
 const KINDS: Array<[Kind, boolean]> = [
   ['neon-ws', pgUp],
+  ['pg', pgUp],
+  ['postgres', pgUp],
   ['planetscale', myUp],
+  ['mysql2', myUp],
   ['libsql', true],
 ]
 
@@ -408,7 +430,7 @@ for (const [kind, up] of KINDS) {
             () => 'rolled back',
           )
         // MySQL commits DDL at once (documented): the CREATE TABLE before the failure stays.
-        expect(partial).toBe(kind === 'planetscale' ? 'kept' : 'rolled back')
+        expect(partial).toBe(kind === 'planetscale' || kind === 'mysql2' ? 'kept' : 'rolled back')
       } finally {
         dir.remove()
         await registry.disconnect({ force: true })
