@@ -8,8 +8,10 @@ import { fileURLToPath } from 'node:url'
 import { buildFunction, packagesIn, targets, type TargetName } from './helpers.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const DRIVERS = ['@neondatabase/serverless', '@planetscale/database', '@libsql/client']
-const LAZYDB_DRIVERS = ['src/drivers/neon/index.ts', 'src/drivers/planetscale/index.ts', 'src/drivers/libsql/index.ts']
+const DRIVERS = ['@neondatabase/serverless', '@planetscale/database', '@libsql/client', 'pg', 'mysql2', 'postgres']
+const LAZYDB_DRIVERS = ['neon', 'planetscale', 'libsql', 'pg', 'mysql2', 'postgres'].map(
+  (d) => `src/drivers/${d}/index.ts`,
+)
 
 /** What each deployable function uses; everything else must stay out of its bundle. */
 const uses: Record<

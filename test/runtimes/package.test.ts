@@ -55,12 +55,12 @@ describe('the built package (dist/, through package.json exports)', () => {
   it('the core is a single module, in each build; each subpath imports only the core, by package name', () => {
     expect(ownImports('index.js')).toEqual([])
     expect(ownImports('index.worker.js')).toEqual([])
-    const drivers = ['neon', 'planetscale', 'libsql'].map((d) => `drivers/${d}/index.js`)
+    const drivers = ['neon', 'planetscale', 'libsql', 'pg', 'mysql2', 'postgres'].map((d) => `drivers/${d}/index.js`)
     const platforms = readdirSync(`${root}dist/platforms`)
       .filter((f) => f.endsWith('.js'))
       .map((f) => `platforms/${f}`)
     expect(platforms.length).toBe(9) // node.ts bundles node-lifespan, node-express and node-fastify, built alone too
-    for (const file of [...drivers, ...platforms, 'tracing/otel.js']) {
+    for (const file of [...drivers, ...platforms, 'tracing/otel.js', 'migrate/index.js']) {
       const imports = ownImports(file)
       expect(imports.length, file).toBeGreaterThan(0)
       expect(new Set(imports), file).toEqual(new Set(['@lazydb/core']))
@@ -73,7 +73,8 @@ describe('the built package (dist/, through package.json exports)', () => {
     const others = [
       'index.worker.js',
       'tracing/otel.js',
-      ...['neon', 'planetscale', 'libsql'].map((d) => `drivers/${d}/index.js`),
+      ...['neon', 'planetscale', 'libsql', 'pg', 'mysql2', 'postgres'].map((d) => `drivers/${d}/index.js`),
+      'migrate/index.js',
       ...readdirSync(`${root}dist/platforms`)
         .filter((f) => f.endsWith('.js'))
         .map((f) => `platforms/${f}`),

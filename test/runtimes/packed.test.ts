@@ -29,6 +29,8 @@ const ALL_PEERS = [
   '@opentelemetry/api',
   'pg',
   '@types/pg',
+  'mysql2',
+  'postgres',
 ]
 const exportsMap = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { exports: Record<string, unknown> })
   .exports
@@ -210,6 +212,8 @@ describe('the packed package, installed into a scratch app', () => {
       sameDatabaseClass: true,
       classified: 'object',
       classifiedPg: true,
+      classifiedTcp: [true, 'object'],
+      split: 2,
       adapters: Array(8).fill('function'),
       sharedHandler: true,
       lambdaWrapped: 'function',
@@ -219,7 +223,15 @@ describe('the packed package, installed into a scratch app', () => {
       missing: 'DRIVER_MISSING',
     }
     const lifespan = { drained: true }
-    expect(onNode).toEqual({ ...shared, core: 'dist/index.js', rows: [{ answer: 42 }], connects: 1, lifespan })
+    expect(onNode).toEqual({
+      ...shared,
+      core: 'dist/index.js',
+      rows: [{ answer: 42 }],
+      connects: 1,
+      lifespan,
+      rolledBack: { two: 2 },
+      migrated: 'function',
+    })
     expect(onWorker).toEqual({ ...shared, core: 'dist/index.worker.js' })
   })
 })
