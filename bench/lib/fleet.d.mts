@@ -8,15 +8,22 @@ export interface FleetOptions {
   maxBurst: number
   seed?: number
   deadlineMs?: number
+  /** pg (a Postgres role with CONNECTION LIMIT) or mysql2 (a MariaDB user with MAX_USER_CONNECTIONS). */
+  driver?: 'pg' | 'mysql2'
 }
 export interface FleetOutcome {
   invocations: number
   ok: number
   tooMany: number
-  otherErrors: { code?: string; sqlState?: string; message: string }[]
+  otherErrors: { code?: string; sqlState?: string; errno?: number; message: string }[]
   peakConnections: number
   ms: number
 }
-export function prepareFleetRole(role: string, cap: number, password?: string): Promise<string>
-export function dropFleetRole(role: string): Promise<void>
+export function prepareFleetRole(
+  role: string,
+  cap: number,
+  password?: string,
+  driver?: 'pg' | 'mysql2',
+): Promise<string>
+export function dropFleetRole(role: string, driver?: 'pg' | 'mysql2'): Promise<void>
 export function runFleet(options: FleetOptions): Promise<FleetOutcome>

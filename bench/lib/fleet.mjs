@@ -1,5 +1,6 @@
 // The fleet simulation: `instances` Lambda-like processes (bench/fleet-instance.mjs) against PostgreSQL
-// through a role with CONNECTION LIMIT `cap` (no server restart). Invocations arrive in bursts of 1 to
+// through a role with CONNECTION LIMIT `cap`, or MariaDB through a user with MAX_USER_CONNECTIONS `cap`
+// (no server restart). Invocations arrive in bursts of 1 to
 // `maxBurst`, each sent to a random instance that is thawed (SIGCONT) for it and frozen (SIGSTOP) after
 // its reply, as Lambda freezes an environment between invocations: a frozen instance keeps its
 // connections open on the server. Counts what reaches user code: "too many connections" errors and others.
@@ -8,7 +9,39 @@ import pg from 'pg'
 import { ROOT, sleep } from './util.mjs'
 
 const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/test'
-const TOO_MANY = /too many connections|remaining connection slots/i
+const TOO_MANY = /too many connections|remaining connection slots|max_user_connections/i
+/** MySQL refusals, server or user full (ER_CON_COUNT_ERROR, ER_TOO_MANY_USER_CONNECTIONS, ER_USER_LIMIT_REACHED). */
+const TOO_MANY_ERRNO = new Set([1040, 1203, 1226])
+const MYSQL_SOCKET = '/run/mysqld/mysqld.sock'
+
+/** Root on MariaDB over its Unix socket, for one statement. */
+async function mysqlRoot(sql, params) {
+  const { createConnection } = await import('mysql2/promise')
+  const root = await createConnection({
+    socketPath: MYSQL_SOCKET,
+    user: 'root',
+    authPlugins: { unix_socket: () => () => Buffer.alloc(0) },
+  })
+  try {
+    return (await root.query(sql, params))[0]
+  } finally {
+    await root.end()
+  }
+}
+
+async function mysqlKillUser(user) {
+  for (const { id } of await mysqlRoot('select ID as id from information_schema.processlist where USER = ?', [user]))
+    await mysqlRoot(`KILL ${Number(id)}`).catch(() => undefined)
+}
+
+/** Server connections of the role (Postgres) or user (MariaDB). */
+async function connectionsOf(driver, role) {
+  if (driver === 'mysql2') {
+    const rows = await mysqlRoot('select count(*) as n from information_schema.processlist where USER = ?', [role])
+    return Number(rows[0].n)
+  }
+  return (await admin('select count(*)::int as n from pg_stat_activity where usename = $1', [role]))[0].n
+}
 
 /** A small seeded PRNG (mulberry32), so a run's sequence of bursts can be replayed. */
 function prng(seed) {
@@ -33,15 +66,30 @@ async function admin(sql, params) {
   }
 }
 
-/** Creates (again) the capped role; resolves with its URL. */
-export async function prepareFleetRole(role, cap, password = 'fleet-pw-2718') {
+/** Creates (again) the capped role (Postgres) or user (MariaDB, `driver` mysql2); resolves with its URL. */
+export async function prepareFleetRole(role, cap, password = 'fleet-pw-2718', driver = 'pg') {
+  if (driver === 'mysql2') {
+    await mysqlKillUser(role)
+    for (const host of ['127.0.0.1', 'localhost']) {
+      await mysqlRoot('DROP USER IF EXISTS ?@?', [role, host])
+      await mysqlRoot('CREATE USER ?@? IDENTIFIED BY ?', [role, host, password])
+      await mysqlRoot('CREATE DATABASE IF NOT EXISTS lazydb_test')
+      await mysqlRoot(`GRANT ALL PRIVILEGES ON lazydb_test.* TO ?@? WITH MAX_USER_CONNECTIONS ${cap}`, [role, host])
+    }
+    return `mysql://${role}:${password}@127.0.0.1:3306/lazydb_test`
+  }
   await admin(`select pg_terminate_backend(pid) from pg_stat_activity where usename = $1`, [role])
   await admin(`drop role if exists ${role}`)
   await admin(`create role ${role} login password '${password}' connection limit ${cap}`)
   return `postgres://${role}:${password}@127.0.0.1:5432/test?application_name=${role}`
 }
 
-export async function dropFleetRole(role) {
+export async function dropFleetRole(role, driver = 'pg') {
+  if (driver === 'mysql2') {
+    await mysqlKillUser(role)
+    for (const host of ['127.0.0.1', 'localhost']) await mysqlRoot('DROP USER IF EXISTS ?@?', [role, host])
+    return
+  }
   await admin(`select pg_terminate_backend(pid) from pg_stat_activity where usename = $1`, [role])
   await sleep(100)
   await admin(`drop role if exists ${role}`).catch(() => undefined)
@@ -51,13 +99,29 @@ export async function dropFleetRole(role) {
  * Runs one fleet; resolves with { invocations, ok, tooMany, otherErrors, peakConnections, ms }.
  * `mode` is 'lazydb' or 'baseline'.
  */
-export async function runFleet({ mode, url, role, instances, invocations, maxBurst, seed = 1, deadlineMs = 120_000 }) {
+export async function runFleet({
+  mode,
+  url,
+  role,
+  instances,
+  invocations,
+  maxBurst,
+  seed = 1,
+  deadlineMs = 120_000,
+  driver = 'pg',
+}) {
   const random = prng(seed)
   const children = []
   try {
     for (let i = 0; i < instances; i++) {
       const child = fork(`${ROOT}bench/fleet-instance.mjs`, [], {
-        env: { ...process.env, FLEET_MODE: mode, FLEET_URL: url, AWS_LAMBDA_FUNCTION_NAME: 'lazydb-fleet' },
+        env: {
+          ...process.env,
+          FLEET_MODE: mode,
+          FLEET_URL: url,
+          FLEET_DRIVER: driver,
+          AWS_LAMBDA_FUNCTION_NAME: 'lazydb-fleet',
+        },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       })
       const replies = new Map()
@@ -76,16 +140,10 @@ export async function runFleet({ mode, url, role, instances, invocations, maxBur
     let peakConnections = 0
     let sampling = true
     const sampler = (async () => {
-      const client = new pg.Client(ADMIN_URL)
-      await client.connect()
       while (sampling) {
-        const { rows } = await client.query('select count(*)::int as n from pg_stat_activity where usename = $1', [
-          role,
-        ])
-        peakConnections = Math.max(peakConnections, rows[0].n)
+        peakConnections = Math.max(peakConnections, await connectionsOf(driver, role))
         await sleep(20)
       }
-      await client.end()
     })()
     const outcome = { invocations: 0, ok: 0, tooMany: 0, otherErrors: [] }
     const started = performance.now()
@@ -107,7 +165,8 @@ export async function runFleet({ mode, url, role, instances, invocations, maxBur
       for (const reply of replies) {
         outcome.invocations++
         if (reply.ok) outcome.ok++
-        else if (reply.sqlState === '53300' || TOO_MANY.test(reply.message)) outcome.tooMany++
+        else if (reply.sqlState === '53300' || TOO_MANY_ERRNO.has(reply.errno) || TOO_MANY.test(reply.message))
+          outcome.tooMany++
         else outcome.otherErrors.push({ code: reply.code, sqlState: reply.sqlState, message: reply.message })
       }
       await sleep(Math.floor(random() * 50))

@@ -530,7 +530,8 @@ describe('migrations per alias and the CLI (libSQL files)', () => {
       )
       expect(stdout.trim()).toBe('true true INVALID_ARGUMENT')
       for (const core of ['dist/index.js', 'dist/index.worker.js']) {
-        expect(readFileSync(`${root}${core}`, 'utf8'), core).not.toMatch(/node:fs|migrate/)
+        // The migration runner's own names (the rollback scope's libSQL client has a migrate() method of its own).
+        expect(readFileSync(`${root}${core}`, 'utf8'), core).not.toMatch(/node:fs|lazydb_migrations|migrationStatus/)
       }
     },
   )

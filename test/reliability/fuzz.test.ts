@@ -84,7 +84,7 @@ const valueArb = fc.oneof(
   fc.anything({ maxDepth: 2 }),
   fc.constantFrom(undefined, null, '', 0, [], {}, () => 1),
 )
-const DRIVERS = ['neon-http', 'neon-ws', 'planetscale', 'libsql'] as const
+const DRIVERS = ['neon-http', 'neon-ws', 'planetscale', 'libsql', 'pg', 'mysql2', 'postgres'] as const
 type DriverName = (typeof DRIVERS)[number]
 const configArb = fc.oneof(
   urlArb.map(({ url, secrets }) => ({ input: url as unknown, secrets })),
@@ -121,9 +121,14 @@ function driverForUrl(url: string): DriverName | undefined {
     return undefined
   }
   if (parsed.hostname === '') return undefined
-  if (scheme === 'postgres' || scheme === 'postgresql')
-    return parsed.searchParams.get('transport') === 'ws' ? 'neon-ws' : 'neon-http'
-  if (scheme === 'mysql') return 'planetscale'
+  // A host that can be reached: Neon's own (or ?transport=) → Neon; any other → pg (no other Postgres
+  // driver is imported here); PlanetScale's → PlanetScale; any other MySQL host → mysql2.
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    const transport = parsed.searchParams.get('transport')
+    if (transport === 'ws') return 'neon-ws'
+    return transport === 'http' || /(^|\.)neon\.tech$/i.test(parsed.hostname) ? 'neon-http' : 'pg'
+  }
+  if (scheme === 'mysql') return /(^|\.)psdb\.cloud$/i.test(parsed.hostname) ? 'planetscale' : 'mysql2'
   if (scheme !== undefined && ['libsql', 'http', 'https', 'ws', 'wss'].includes(scheme)) {
     // A libSQL URL cannot carry a user or password (the token goes in authToken).
     return /^[a-z]+:\/\/[^/?#]*@/i.test(url) ? undefined : 'libsql'
@@ -416,13 +421,15 @@ describe('property-based bad input', () => {
             expect(error.code).toBe('CONNECT_FAILED')
             expect(error.database).toBe('default')
             expect(error.mayHaveRun).not.toBe(true)
-            expect(error.message).toMatch(/^database "default" \((neon-http|planetscale)\): could not/)
+            expect(error.message).toMatch(/^database "default" \((pg|mysql2|planetscale)\): could not/)
             expect(events.filter((e) => e.startsWith('warning NOT_CONNECTED'))).toHaveLength(1)
             expect(events.filter((e) => e.startsWith('error'))).toHaveLength(1)
             // attempts: 2 — one retry, reported, counted, and for a refused connect only.
             expect(retries).toBe(1)
             expect(events.filter((e) => e.startsWith('retry')).every((e) => e.startsWith('retry connect'))).toBe(true)
-            expect(registry.stats().databases.default).toMatchObject({ retries: 1, errors: 1, connects: 1 })
+            // An HTTP driver's client exists before its first request; a socket driver's only once connected.
+            const connects = scheme === 'http' ? 1 : 0
+            expect(registry.stats().databases.default).toMatchObject({ retries: 1, errors: 1, connects })
             retryEvents += retries
             const text = exposed(error) + events.join()
             expect(text).not.toContain(password)
