@@ -116,7 +116,7 @@ function cells(r) {
       `${m.rawMs} ms`,
     ]
   }
-  if (r.id === '7-fleet') {
+  if (r.id.startsWith('7-fleet')) {
     const side = (x) =>
       `${x.tooMany} "too many connections", ${x.otherErrors} other errors of ${x.invocations}; ` +
       `peak ${x.peakConnections} conns; ${(x.ms / 1000).toFixed(1)} s`
