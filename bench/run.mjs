@@ -69,7 +69,12 @@ function cells(r) {
   if (r.skipped) return ['skipped', r.skipped]
   if (r.id.startsWith('1-')) {
     const time = (ns) => (ns >= 1e6 ? `${fmt(ns / 1e6)} ms/call` : `${fmt(ns / 1000)} µs/call`)
-    return [time(m.lazydbNsPerCall), time(m.rawNsPerCall)]
+    const handMade = m.handMadePoolNsPerCall
+    if (handMade === undefined) return [time(m.lazydbNsPerCall), time(m.rawNsPerCall)]
+    return [
+      time(m.lazydbNsPerCall),
+      `${time(m.rawNsPerCall)} (a second pool made by hand: ${time(handMade)}, ratio ${m.vsHandMadePool})`,
+    ]
   }
   if (r.id.startsWith('2-') && m.poolMax !== undefined) {
     // The TCP drivers' cold burst (tcp-cold.mjs): pools made, connections against the pool's max.

@@ -176,7 +176,7 @@ export class PgPoolClient implements DriverClient {
    * Gives a client back, never inside a transaction: a connection left in one (a manual BEGIN) is
    * rolled back first, or destroyed if that fails. Says whether it had been left in a transaction.
    */
-  async #giveBack(client: PoolClient, broken: boolean): Promise<boolean> {
+  #giveBack(client: PoolClient, broken: boolean): boolean | Promise<boolean> {
     this.#lastActive = performance.now()
     const status = this.#connections.get(client)?.status ?? 'I'
     if (broken) {
@@ -184,10 +184,15 @@ export class PgPoolClient implements DriverClient {
       client.release(true)
       return false
     }
+    // The warm path: given back in the same turn, no promise of its own.
     if (status === 'I') {
       client.release(this.#reaper?.crowded === true ? true : undefined)
       return false
     }
+    return this.#rollBackThenGiveBack(client)
+  }
+
+  async #rollBackThenGiveBack(client: PoolClient): Promise<boolean> {
     try {
       await client.query('ROLLBACK')
       client.release(this.#connections.get(client)?.status === 'I' ? undefined : true)
@@ -215,7 +220,8 @@ export class PgPoolClient implements DriverClient {
       await this.#giveBack(client, connectionBroken(error))
       throw asError(error)
     }
-    if (await this.#giveBack(client, false)) throw manualTransactionError(this.#config, true)
+    const leftOpen = this.#giveBack(client, false)
+    if (leftOpen !== false && (await leftOpen)) throw manualTransactionError(this.#config, true)
     return result
   }
 
@@ -230,7 +236,8 @@ export class PgPoolClient implements DriverClient {
       await this.#giveBack(client, connectionBroken(error))
       throw asError(error)
     }
-    if (await this.#giveBack(client, false)) throw manualTransactionError(this.#config, true)
+    const leftOpen = this.#giveBack(client, false)
+    if (leftOpen !== false && (await leftOpen)) throw manualTransactionError(this.#config, true)
     return results
   }
 
