@@ -6,6 +6,7 @@ import { configError, describeValue, isOptionsObject } from '../../errors.js'
 import type { ConnectionStringBinding } from '../../hyperdrive.js'
 import type { Driver, DriverClient, DriverConfig } from '../contract.js'
 import { registerDriver } from '../driver-table.js'
+import { opened } from '../opened.js'
 import { type ReaperOption, reaperSettings } from '../reaper-options.js'
 import { MysqlReaper } from './reaper.js'
 import { classifyMysql2 } from './errors.js'
@@ -73,13 +74,7 @@ export const mysql2Driver: Driver = {
     const fleet = reaperSettings(config)
     const reaper = fleet === undefined ? undefined : new MysqlReaper(fleet)
     const client = new Mysql2PoolClient(pool, config, settings, String(urlOptions(config.url).database), reaper)
-    try {
-      await client.open()
-    } catch (error) {
-      await client.close(true)
-      throw error
-    }
-    return client
+    return opened(client)
   },
   classify: classifyMysql2,
 }

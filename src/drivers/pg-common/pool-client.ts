@@ -7,6 +7,7 @@ import { LazyDbError } from '../../errors.js'
 import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
 import { ClientClosedError, type DriverClient, type DriverConfig, type DriverTransaction } from '../contract.js'
 import { manualTransactionError } from '../manual-transaction.js'
+import { opened } from '../opened.js'
 import { poolDefaults, poolMax } from '../pool-defaults.js'
 import { nextTurn, SETTLE_AFTER_IDLE_MS, settleIo } from '../settle-io.js'
 import { asError, connectFailure, connectionBroken } from './errors.js'
@@ -341,13 +342,6 @@ function settlePoolQueue(pool: Pool, error: Error): void {
 }
 
 /** A PgPoolClient on `pool` with its first connection open; the pool is closed again if that fails. */
-export async function openPoolClient(pool: Pool, config: DriverConfig, reaper?: PostgresReaper): Promise<PgPoolClient> {
-  const client = new PgPoolClient(pool, config, reaper)
-  try {
-    await client.open()
-  } catch (error) {
-    await client.close(true)
-    throw error
-  }
-  return client
+export function openPoolClient(pool: Pool, config: DriverConfig, reaper?: PostgresReaper): Promise<PgPoolClient> {
+  return opened(new PgPoolClient(pool, config, reaper))
 }

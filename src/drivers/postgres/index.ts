@@ -5,6 +5,7 @@ import type { ConnectionStringBinding } from '../../hyperdrive.js'
 import type { Scope } from '../../types.js'
 import type { Driver, DriverClient, DriverConfig } from '../contract.js'
 import { registerDriver } from '../driver-table.js'
+import { opened } from '../opened.js'
 import { PostgresReaper } from '../pg-common/reaper.js'
 import { type ReaperOption, reaperSettings } from '../reaper-options.js'
 import { PostgresJsClient } from './client.js'
@@ -73,13 +74,7 @@ export const postgresDriver: Driver = {
     const sql = postgresJs(config.url, postgresOptions(config)) as unknown as Sql
     const fleet = reaperSettings(config)
     const client = new PostgresJsClient(sql, config, fleet === undefined ? undefined : new PostgresReaper(fleet))
-    try {
-      await client.open()
-    } catch (error) {
-      await client.close(true)
-      throw error
-    }
-    return client
+    return opened(client)
   },
   classify: classifyPostgresJs,
 }
