@@ -22,8 +22,11 @@ type AnySql = Sql<Record<string, unknown>> | ReservedSql<Record<string, unknown>
 /** Seconds a graceful close lets running queries finish before their connections are destroyed. */
 const CLOSE_TIMEOUT_S = 5
 
-/** A text that may open a transaction anywhere in it (BEGIN, START TRANSACTION): false positives only cost a check. */
-const MAY_OPEN = /\b(?:begin|start\s+transaction)\b/i
+/**
+ * A text that may open a transaction anywhere in it (BEGIN, START TRANSACTION, with whitespace or comments
+ * between the two words): false positives only cost a check.
+ */
+const MAY_OPEN = /\b(?:begin|start(?:\s|\/\*[\s\S]*?\*\/|--[^\n]*(?:\n|$))+transaction)\b/i
 
 export class PostgresJsClient implements DriverClient {
   readonly raw: Sql
