@@ -74,7 +74,9 @@ export async function prepareFleetRole(role, cap, password = 'fleet-pw-2718', dr
       await mysqlRoot('DROP USER IF EXISTS ?@?', [role, host])
       await mysqlRoot('CREATE USER ?@? IDENTIFIED BY ?', [role, host, password])
       await mysqlRoot('CREATE DATABASE IF NOT EXISTS lazydb_test')
-      await mysqlRoot(`GRANT ALL PRIVILEGES ON lazydb_test.* TO ?@? WITH MAX_USER_CONNECTIONS ${cap}`, [role, host])
+      await mysqlRoot('GRANT ALL PRIVILEGES ON lazydb_test.* TO ?@?', [role, host])
+      // PROCESS: the reaper sees which sessions are inside a transaction (it ends none of those).
+      await mysqlRoot(`GRANT PROCESS ON *.* TO ?@? WITH MAX_USER_CONNECTIONS ${cap}`, [role, host])
     }
     return `mysql://${role}:${password}@127.0.0.1:3306/lazydb_test`
   }

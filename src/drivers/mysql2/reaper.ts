@@ -6,14 +6,18 @@ import { type CoreConnection, run } from './connection.js'
 // `usage`, it ends (KILL) its user's connections asleep at least `idleMs` — those of frozen instances —
 // and, while the server stays that full, closes its own connection after use instead of keeping it
 // idle. Without performance_schema MySQL lists no connection attributes, so the reaper tells
-// applications apart by user: give each application its own. Safe because every lazydb instance
+// applications apart by user: give each application its own. It never ends a session inside a
+// transaction, which needs the PROCESS privilege to see (INNODB_TRX). Safe because every lazydb instance
 // replaces a connection that was ended while idle before using it.
 
 const USAGE = `SELECT COUNT(*) AS used, @@max_user_connections AS user_cap, @@max_connections AS cap
   FROM information_schema.PROCESSLIST WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1)`
 
+// A session inside a transaction shows as Sleep too: INNODB_TRX tells them apart. Reading it needs the
+// PROCESS privilege; without it this query fails and nothing is ended (the server's wait_timeout still is).
 const ASLEEP = `SELECT ID AS id FROM information_schema.PROCESSLIST
-  WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND COMMAND = 'Sleep' AND TIME >= ? AND ID <> CONNECTION_ID()`
+  WHERE USER = SUBSTRING_INDEX(CURRENT_USER(), '@', 1) AND COMMAND = 'Sleep' AND TIME >= ? AND ID <> CONNECTION_ID()
+    AND ID NOT IN (SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX)`
 
 interface Usage {
   used: number | string
