@@ -99,6 +99,28 @@ describe.skipIf(!pgUp)('pg fleet reaper', () => {
     await Promise.all(left.splice(0).map((c) => c.end().catch(() => undefined)))
   })
 
+  it('leaves a connection of its application alone while it holds a session advisory lock', async () => {
+    const app = `${APP}-lock`
+    const holder = await frozenConnection(app)
+    await holder.query('select pg_advisory_lock(4242)')
+    for (let i = 0; i < CAP - 3; i++) left.push(await frozenConnection(app))
+    await sleep(250)
+    const registry = new Registry({
+      database: pg(url(app), { reaper: { idleMs: 200, everyMs: 0 } }),
+      platform: 'aws-lambda',
+      warn: false,
+    })
+    try {
+      expect((await registry.database.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }])
+      expect(await settledCount(app, 2)).toBe(2) // ours and the lock holder
+      expect((await holder.query('select pg_advisory_unlock(4242) as freed')).rows).toEqual([{ freed: true }])
+    } finally {
+      await holder.end().catch(() => undefined)
+      await registry.disconnect()
+      await Promise.all(left.splice(0).map((c) => c.end().catch(() => undefined)))
+    }
+  })
+
   it('crowded by other applications, an instance closes its own connection after use instead of idling', async () => {
     const others = `${APP}-crowd`
     const crowd: pgPkg.Client[] = []

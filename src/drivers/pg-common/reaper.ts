@@ -5,7 +5,9 @@ import type { SessionLike } from './session.js'
 // the server, and a fleet of them fills the server's limit ("too many connections"). Every so often a
 // live instance looks at how full the server is; past `usage`, it ends the connections of its own
 // application (same role, same application_name) that have been idle at least `idleMs`. Safe because
-// every lazydb instance replaces a connection that was ended while idle before using it. While the
+// every lazydb instance replaces a connection that was ended while idle before using it. A session inside
+// a transaction (state 'idle in transaction') or holding an advisory lock is never ended; other session
+// state on a connection someone holds checked out and idle that long (a temp table, LISTEN) would be. While the
 // server is that full, an instance also keeps no idle connection of its own.
 
 /** How full the server is for this role, and how full it is in all. */
@@ -17,7 +19,8 @@ const USAGE = `select
 
 const REAP = `select count(pg_terminate_backend(pid))::int as ended from pg_stat_activity
   where usename = current_user and application_name = current_setting('application_name')
-    and state = 'idle' and pid <> pg_backend_pid() and state_change < now() - make_interval(secs => $1)`
+    and state = 'idle' and pid <> pg_backend_pid() and state_change < now() - make_interval(secs => $1)
+    and pid not in (select pid from pg_locks where locktype = 'advisory' and pid is not null)`
 
 interface Usage {
   role_used: number
