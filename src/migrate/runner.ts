@@ -178,6 +178,30 @@ function failedError(db: Database, dialect: Dialect, file: MigrationFile, at: nu
   )
 }
 
+/** Comments before a statement's first word. */
+const LEADING_COMMENTS = /^(?:\s*(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/))+/
+/** BEGIN, COMMIT, ROLLBACK, … as a statement's first word. */
+const TRANSACTION_CONTROL = /^\s*(?:begin|commit|rollback|abort|end|start\s+transaction|savepoint|release)\b/i
+
+/**
+ * A file runs in a transaction of the runner's: one that ends it (COMMIT) would commit half of the file,
+ * its history row never written, and one that opens another would nest. Refused before anything runs.
+ */
+function checkNoTransactionControl(db: Database, file: MigrationFile): void {
+  const statements = splitSql(file.sql)
+  const at = statements.findIndex((statement) => TRANSACTION_CONTROL.test(statement))
+  if (at < 0) return
+  const what = statements[at]!.replace(/^(?:\s*(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/))+/, '')
+    .trim()
+    .slice(0, 40)
+  throw new LazyDbError(
+    'MIGRATION_FAILED',
+    `database "${db.name}": migration ${file.name} has a transaction statement at statement ${at + 1} (${what}); ` +
+      'each file runs in a transaction of its own, so nothing was run. Remove BEGIN/COMMIT/ROLLBACK from the file',
+    { database: db.name },
+  )
+}
+
 /**
  * One file under the lock: the history is read again there; when a runner before us applied the file,
  * that history comes back (so the caller skips what else it applied without taking the lock again).
@@ -248,6 +272,7 @@ async function migrateOne(registry: Registry, alias: string, options: MigrateOpt
       : await historyCreating(db, dialect, lockTimeoutMs)
   checkUnchanged(db, files, history)
   const applied = new Set(history.map((row) => row.name))
+  for (const file of target) if (!applied.has(file.name)) checkNoTransactionControl(db, file)
   for (const file of target) {
     if (applied.has(file.name)) {
       result.skipped.push(file.name)

@@ -488,6 +488,33 @@ describe('migrations per alias and the CLI (libSQL files)', () => {
     return dir
   }
 
+  it('refuses a file that ends or opens a transaction itself, naming it, before anything runs', async () => {
+    // A COMMIT inside a file committed half of it and the error then said nothing had been applied
+    // (found by the outside review): such a file is refused up front.
+    const dir = tempDir('lazydb-migrations-commit-')
+    writeFileSync(dir.file('0001_table.sql'), 'create table mig_c (v integer);\n')
+    writeFileSync(
+      dir.file('0002_commits.sql'),
+      'insert into mig_c values (1);\ncommit;\ninsert into mig_c values (2);\n',
+    )
+    const registry = new Registry({ database: libsql(`file:${dir.file('c.db')}`), warn: false })
+    try {
+      const error = (await migrate(registry, { dir: dir.dir }).catch((e) => e)) as LazyDbError
+      expect(error).toBeInstanceOf(LazyDbError)
+      expect(error.code).toBe('MIGRATION_FAILED')
+      expect(error.message).toContain('0002_commits.sql')
+      expect(error.message).toContain('statement 2')
+      const [status] = await migrationStatus(registry, { dir: dir.dir })
+      expect(status!.migrations.map((m) => m.state)).toEqual(['pending', 'pending'])
+      expect(await registry.database.query('select 1 from mig_c').catch((e: LazyDbError) => e.code)).toBe(
+        'QUERY_FAILED',
+      )
+    } finally {
+      await registry.disconnect({ force: true })
+      dir.remove()
+    }
+  })
+
   it('migrates the default database and each extra alias with a folder from its own files', async () => {
     const dir = twoAliasDir()
     const registry = registryFor(
