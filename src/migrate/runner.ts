@@ -188,12 +188,10 @@ const TRANSACTION_CONTROL = /^\s*(?:begin|commit|rollback|abort|end|start\s+tran
  * its history row never written, and one that opens another would nest. Refused before anything runs.
  */
 function checkNoTransactionControl(db: Database, file: MigrationFile): void {
-  const statements = splitSql(file.sql)
-  const at = statements.findIndex((statement) => TRANSACTION_CONTROL.test(statement))
+  const bare = splitSql(file.sql).map((statement) => statement.replace(LEADING_COMMENTS, ''))
+  const at = bare.findIndex((statement) => TRANSACTION_CONTROL.test(statement))
   if (at < 0) return
-  const what = statements[at]!.replace(/^(?:\s*(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/))+/, '')
-    .trim()
-    .slice(0, 40)
+  const what = bare[at]!.trim().slice(0, 40)
   throw new LazyDbError(
     'MIGRATION_FAILED',
     `database "${db.name}": migration ${file.name} has a transaction statement at statement ${at + 1} (${what}); ` +

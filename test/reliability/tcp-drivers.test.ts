@@ -11,7 +11,7 @@ import '@lazydb/core/pg'
 import '@lazydb/core/postgres'
 import { SETTLE_AFTER_IDLE_MS } from '../../src/drivers/settle-io.js'
 import { closedPort } from '../support/ports.js'
-import { TCP_TARGETS, type TcpTarget } from '../support/tcp-targets.js'
+import { TCP_TARGETS } from '../support/tcp-targets.js'
 import { underCi } from '../support/ci.js'
 import { removeBundle, sleep, startFrozenFunction, type FrozenFunction } from './support.js'
 

@@ -4,15 +4,15 @@
 // withRegistry), bundled with esbuild as wrangler bundles it. 1,000 requests, sequential and concurrent,
 // none fails or hangs, none meets workerd's cross-request I/O error, and the role's server connections
 // go back to none after. A hand-written Worker with a module-scope pg Pool fails the same requests.
-import { spawn } from 'node:child_process'
+// Each Worker runs in workerd from a child process (fixtures/hyperdrive-child.mjs): Miniflare's own
+// Hyperdrive proxy throws uncaught socket errors (ECONNRESET, EPIPE: cloudflare/workers-sdk#15768),
+// which in this process would fail the file whatever the Worker did.
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
-import type { Miniflare } from 'miniflare'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PG_HOST, PG_PORT, PG_URL, pgAdmin, requirePostgres } from '../support/postgres.js'
-import { bundleDir, withTimeout } from './helpers.js'
-import { COMPATIBILITY_DATE, startWorker } from './miniflare.js'
+import { bundleDir } from './helpers.js'
+import { runHyperdriveWorker, type WorkerOutcome, type WorkerPlan, type WorkerReport } from './hyperdrive-harness.js'
 import { workerdNodeBuiltins } from './workerd-require.js'
 
 const pgUp = await requirePostgres()
@@ -21,19 +21,13 @@ const ROLE = `lazydb_hd_${process.pid}`
 const TABLE = `hd_inserts_${process.pid}`
 const PASSWORD = `hd-${randomBytes(12).toString('hex')}`
 const ORIGIN = `postgres://${ROLE}:${PASSWORD}@${PG_HOST}:${PG_PORT}/test`
-const REQUEST_TIMEOUT_MS = 5000
 const CROSS_REQUEST = /Cannot perform I\/O on behalf of a different request/
 const HUNG = /hung and would never generate a response/
 
-interface Outcome {
-  path: string
-  status: number | 'timeout'
-  body: string
-  rows?: Array<{ pid?: number; n?: number }>
-}
+type Outcome = WorkerOutcome
+type Plan = WorkerPlan
 
 const dir = bundleDir('workerd-hyperdrive')
-const instances: Miniflare[] = []
 let workerPath: string
 let controlPath: string
 
@@ -52,26 +46,13 @@ async function roleConnections(): Promise<number> {
   }
 }
 
-function start(scriptPath: string) {
-  const started = startWorker(scriptPath, dir.dir, { TABLE }, { hyperdrives: { HYPERDRIVE: ORIGIN } })
-  instances.push(started.mf)
-  return started
-}
-
-/** One request, raced against a deadline: a hang is an outcome, not a stuck test. */
-async function request(mf: Miniflare, path: string): Promise<Outcome> {
-  const attempt = mf
-    .dispatchFetch(`http://worker.test${path}`)
-    .then(async (res) => ({ status: res.status, body: await res.text() }))
-    .catch((error: unknown) => ({ status: 599, body: String(error) }))
-  const result = await withTimeout(attempt, REQUEST_TIMEOUT_MS, 'timeout' as const)
-  if (result === 'timeout') return { path, status: 'timeout', body: '' }
-  let rows: Outcome['rows']
-  try {
-    const parsed: unknown = JSON.parse(result.body)
-    if (Array.isArray(parsed)) rows = parsed
-  } catch {}
-  return { path, ...result, rows }
+function runWorker(scriptPath: string, plan: Plan, origin = ORIGIN, baseline?: number): Promise<WorkerReport> {
+  return runHyperdriveWorker(scriptPath, plan, {
+    modulesRoot: dir.dir,
+    origin,
+    bindings: { TABLE },
+    count: baseline === undefined ? undefined : { role: ROLE, baseline },
+  })
 }
 
 const succeeded = (o: Outcome) => o.status === 200 && o.rows !== undefined && o.rows.length > 0
@@ -90,7 +71,6 @@ describe.skipIf(!pgUp)('Cloudflare Hyperdrive in workerd (Miniflare): the pg dri
   })
 
   afterAll(async () => {
-    await Promise.allSettled(instances.map((mf) => mf.dispose()))
     await pgAdmin(`drop table if exists ${TABLE}`).catch(() => {})
     await pgAdmin(`drop role if exists ${ROLE}`).catch(() => {})
     dir.remove()
@@ -99,18 +79,16 @@ describe.skipIf(!pgUp)('Cloudflare Hyperdrive in workerd (Miniflare): the pg dri
   const THOUSAND =
     '1,000 requests (500 sequential, 500 in bursts of 20) all answer 200 with rows; ' +
     'no cross-request I/O, no hang; connections back to baseline after'
-  it(THOUSAND, { timeout: 55_000 }, async () => {
+  it(THOUSAND, { timeout: 60_000 }, async () => {
     const baseline = await roleConnections()
-    const { mf, output } = start(workerPath)
-    const outcomes: Outcome[] = []
     let inserts = 0
     // Every 10th sequential and every 4th concurrent request inserts in a transaction; the rest select.
     const path = (i: number, every: number) => (i % every === 0 ? `/insert?n=${inserts++}` : '/pid')
-    for (let i = 0; i < 500; i++) outcomes.push(await request(mf, path(i, 10)))
-    for (let burst = 0; burst < 25; burst++) {
-      const paths = Array.from({ length: 20 }, (_, i) => path(i, 4))
-      outcomes.push(...(await Promise.all(paths.map((p) => request(mf, p)))))
-    }
+    const steps: Plan['steps'] = [{ paths: Array.from({ length: 500 }, (_, i) => path(i, 10)), concurrent: false }]
+    for (let burst = 0; burst < 25; burst++)
+      steps.push({ paths: Array.from({ length: 20 }, (_, i) => path(i, 4)), concurrent: true })
+    const report = await runWorker(workerPath, { steps, after: ['/stats'] }, ORIGIN, baseline)
+    const outcomes = report.outcomes
     const failed = outcomes.filter((o) => !succeeded(o))
     const summary = {
       requests: outcomes.length,
@@ -118,7 +96,11 @@ describe.skipIf(!pgUp)('Cloudflare Hyperdrive in workerd (Miniflare): the pg dri
       timeouts: failed.filter((o) => o.status === 'timeout').length,
       crossRequest: outcomes.filter((o) => CROSS_REQUEST.test(o.body)).length,
     }
-    console.log('[workerd hyperdrive]', JSON.stringify(summary), `inserts: ${inserts}`)
+    console.log(
+      '[workerd hyperdrive]',
+      JSON.stringify(summary),
+      `inserts: ${inserts}; Miniflare proxy errors: ${report.proxyErrors.length}`,
+    )
     expect(summary, `first failure: ${JSON.stringify(failed[0])?.slice(0, 400)}`).toEqual({
       requests: 1000,
       ok: 1000,
@@ -134,9 +116,10 @@ describe.skipIf(!pgUp)('Cloudflare Hyperdrive in workerd (Miniflare): the pg dri
     const counted = await admin.query(`select count(*)::int as n from ${TABLE}`).finally(() => admin.end())
     expect(counted.rows[0].n).toBe(inserts)
 
-    // A client per request, ended after its response through ctx.waitUntil.
-    await expect.poll(roleConnections, { timeout: 5000, interval: 50 }).toBe(baseline)
-    const stats = (await (await mf.dispatchFetch('http://worker.test/stats')).json()) as {
+    // A client per request, ended after its response through ctx.waitUntil: back to the baseline while
+    // the Worker still runs.
+    expect(report.connections).toBe(baseline)
+    const stats = JSON.parse(report.after[0]!.body) as {
       platform: string
       databases: Record<string, Record<string, unknown>>
     }
@@ -148,15 +131,14 @@ describe.skipIf(!pgUp)('Cloudflare Hyperdrive in workerd (Miniflare): the pg dri
       closes: 1000,
       errors: 0,
     })
-    const logs = output.join('')
-    expect(logs).not.toMatch(CROSS_REQUEST)
-    expect(logs).not.toMatch(HUNG)
-    for (const text of [logs, ...outcomes.map((o) => o.body)]) expect(text).not.toContain(PASSWORD)
+    expect(report.output).not.toMatch(CROSS_REQUEST)
+    expect(report.output).not.toMatch(HUNG)
+    for (const text of [report.output, ...outcomes.map((o) => o.body)]) expect(text).not.toContain(PASSWORD)
   })
 
   it('util.inspect of the registry, database, stats and a query error in the Worker shows no password', async () => {
-    const { mf, output } = start(workerPath)
-    const res = await request(mf, '/inspect')
+    const report = await runWorker(workerPath, { steps: [{ paths: ['/inspect'], concurrent: false }] })
+    const res = report.outcomes[0]!
     expect(res.status).toBe(200)
     const shown = JSON.parse(res.body) as Record<string, string | number>
     // The binding the Worker got does carry the password: the inspected objects were built from it.
@@ -167,44 +149,26 @@ describe.skipIf(!pgUp)('Cloudflare Hyperdrive in workerd (Miniflare): the pg dri
     expect(shown.database).toMatch(/:\*\*\*@[0-9a-f]+\.hyperdrive\.local/)
     expect(shown.error).toMatch(/no_such_table_here/)
     expect(res.body).not.toContain(PASSWORD)
-    expect(output.join('')).not.toContain(PASSWORD)
+    expect(report.output).not.toContain(PASSWORD)
   })
 
   it('a binding whose origin refuses the login: a 500 naming the cause, no password in it or the logs', async () => {
-    // A role that does not exist: PostgreSQL refuses the startup. (A dead port is not tried: Miniflare's
-    // proxy then throws an uncaught ECONNREFUSED in this process, workers-sdk#15768's missing listener.)
+    // A role that does not exist: PostgreSQL refuses the startup.
     const secret = `hd-bad-${randomBytes(8).toString('hex')}`
     const origin = `postgres://no_such_role_${process.pid}:${secret}@${PG_HOST}:${PG_PORT}/test`
-    const { mf, output } = startWorker(workerPath, dir.dir, { TABLE }, { hyperdrives: { HYPERDRIVE: origin } })
-    instances.push(mf)
-    const res = await request(mf, '/pid')
+    const report = await runWorker(workerPath, { steps: [{ paths: ['/pid'], concurrent: false }] }, origin)
+    const res = report.outcomes[0]!
     expect(res.status).toBe(500)
     expect(res.body).toMatch(/LazyDbError: database "default" \(pg\): could not connect: role "no_such_role_\d+"/)
     expect(res.body).not.toContain(secret)
-    expect(output.join('')).not.toContain(secret)
+    expect(report.output).not.toContain(secret)
   })
 
   it('CONTROL: a hand-written Worker with a module-scope pg Pool on the binding fails such requests', async () => {
-    // In a child process: Miniflare's Hyperdrive proxy can throw an uncaught EPIPE when this Worker's
-    // hung requests are torn down (see the harness), which would fail this file rather than the control.
-    const harness = fileURLToPath(new URL('./fixtures/hyperdrive-control-child.mjs', import.meta.url))
-    const child = spawn(process.execPath, [harness, controlPath, dir.dir, COMPATIBILITY_DATE], {
-      env: { ...process.env, HYPERDRIVE_ORIGIN: ORIGIN },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
-    const code = await withTimeout(exited, 25_000, 'timeout' as const)
-    if (code === 'timeout') child.kill('SIGKILL')
-    expect(code, stderr.slice(0, 500)).toBe(0)
-    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
-      outcomes: Array<{ status: number | 'timeout'; body: string }>
-      output: string
-      proxyErrors: string[]
-    }
+    const steps: Plan['steps'] = [{ paths: Array.from({ length: 20 }, () => '/'), concurrent: false }]
+    for (let burst = 0; burst < 3; burst++)
+      steps.push({ paths: Array.from({ length: 20 }, () => '/'), concurrent: true })
+    const report = await runWorker(controlPath, { steps, maxTimeouts: 3 })
     const failed = report.outcomes.filter((o) => o.status !== 200)
     console.log(
       '[workerd hyperdrive control]',
