@@ -1,4 +1,4 @@
-import type { ReaperSettings } from '../reaper-options.js'
+import { FleetReaper } from '../fleet-reaper.js'
 import { type CoreConnection, run } from './connection.js'
 
 // The fleet reaper on MySQL/MariaDB (serverless-mysql's rule, opt-in): every so often a live instance
@@ -25,41 +25,28 @@ interface Usage {
   cap: number | string
 }
 
-export class MysqlReaper {
-  #lastLook = Number.NEGATIVE_INFINITY
-  /** The server was near its limit at the last look: a connection is closed after use, not kept idle. */
-  crowded = false
-  /** Connections this process has ended. */
-  ended = 0
-
-  constructor(readonly settings: ReaperSettings) {}
-
+export class MysqlReaper extends FleetReaper<CoreConnection> {
   /** The statement each new connection runs first: the server ends it by itself once idle past `serverIdleMs`. */
   sessionStatement(): string {
     return `SET SESSION wait_timeout = ${Math.max(1, Math.ceil(this.settings.serverIdleMs / 1000))}`
   }
 
-  /** Looks, at most every `everyMs`, on a connection checked out for a statement; never throws. */
-  async maybeReap(connection: CoreConnection): Promise<void> {
-    const now = performance.now()
-    if (now - this.#lastLook < this.settings.everyMs) return
-    this.#lastLook = now
-    try {
-      const [rows] = await run(connection, USAGE)
-      const usage = (rows as Usage[])[0]!
-      const used = Number(usage.used)
-      const cap = Number(usage.user_cap) > 0 ? Number(usage.user_cap) : Number(usage.cap)
-      this.crowded = cap > 0 && used >= this.settings.usage * cap
-      if (!this.crowded) return
-      const [asleep] = await run(connection, ASLEEP, [Math.ceil(this.settings.idleMs / 1000)])
-      for (const { id } of asleep as { id: number | string }[]) {
-        await run(connection, `KILL ${Number(id)}`).then(
-          () => this.ended++,
-          () => undefined, // gone already
-        )
-      }
-    } catch {
-      // Looking is best effort: the statement that checked the connection out runs regardless.
+  protected async isCrowded(connection: CoreConnection): Promise<boolean> {
+    const usage = ((await run(connection, USAGE))[0] as Usage[])[0]!
+    const cap = Number(usage.user_cap) > 0 ? Number(usage.user_cap) : Number(usage.cap)
+    return cap > 0 && Number(usage.used) >= this.settings.usage * cap
+  }
+
+  protected async endIdle(connection: CoreConnection): Promise<number> {
+    const [asleep] = await run(connection, ASLEEP, [Math.ceil(this.settings.idleMs / 1000)])
+    let ended = 0
+    for (const { id } of asleep as { id: number | string }[]) {
+      // One that is gone already is not counted.
+      await run(connection, `KILL ${Number(id)}`).then(
+        () => ended++,
+        () => undefined,
+      )
     }
+    return ended
   }
 }

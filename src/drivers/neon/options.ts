@@ -1,10 +1,10 @@
-import { configError } from '../../errors.js'
 import { isTimerMs } from '../../options.js'
 import type { DriverConfig } from '../contract.js'
+import { checkOptionKinds, type OptionKinds } from '../option-kinds.js'
 
 // The options both Neon transports accept, and what each must be. No I/O; values never quoted.
 
-const KINDS: Record<string, (value: unknown) => boolean> = {
+const KINDS: OptionKinds = {
   wsProxy: (v) => typeof v === 'string' || typeof v === 'function',
   webSocketConstructor: (v) => typeof v === 'function',
   useSecureWebSocket: (v) => typeof v === 'boolean',
@@ -23,14 +23,5 @@ const KINDS: Record<string, (value: unknown) => boolean> = {
 
 /** Checks the Neon options both transports take; no I/O. */
 export function checkNeonOptions(config: DriverConfig): void {
-  for (const [name, ok] of Object.entries(KINDS)) {
-    const value = config.options[name]
-    if (value !== undefined && !ok(value)) {
-      throw configError(
-        config.alias,
-        `the Neon option ${name} has an invalid value (${typeof value})`,
-        'See the neon() options in @lazydb/core/neon',
-      )
-    }
-  }
+  checkOptionKinds(config, KINDS, 'Neon', 'See the neon() options in @lazydb/core/neon')
 }

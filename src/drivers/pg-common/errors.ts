@@ -30,12 +30,35 @@ export function connectFailure(error: unknown): unknown {
   return e
 }
 
-const SQLSTATE = /^[0-9A-Z]{5}$/
+export const SQLSTATE = /^[0-9A-Z]{5}$/
 const AUTH = new Set(['28P01', '28000'])
 // too_many_connections, admin/crash shutdown, cannot_connect_now, connection exceptions (08…).
 const TRANSIENT = new Set(['53300', '57P01', '57P02', '57P03'])
 // Refusals sent at connection start only, before the server reads any statement.
 const AT_STARTUP = new Set(['53300', '57P03'])
+
+/**
+ * What a Postgres server error's SQLSTATE says, whichever driver carried it (pg, Neon, postgres.js):
+ * bad credentials; transient (too many connections, shutdown, a connection exception), and then either
+ * never sent (refused at startup, or raised while connecting) or cut off while the statement may have run.
+ */
+export function sqlStateInfo(
+  code: string,
+  fields: { constraint?: unknown; detail?: unknown },
+  atConnect: boolean,
+): ErrorInfo {
+  const info: ErrorInfo = { sqlState: code }
+  if (typeof fields.constraint === 'string') info.constraint = fields.constraint
+  if (typeof fields.detail === 'string') info.detail = fields.detail
+  if (AUTH.has(code)) info.auth = true
+  if (TRANSIENT.has(code) || code.startsWith('08')) {
+    info.transient = true
+    if (atConnect || AT_STARTUP.has(code)) info.notSent = true
+    // Terminated (pg_terminate_backend, a restart) while a statement was out: it may have run.
+    else info.lostMaybeRun = true
+  }
+  return info
+}
 
 /**
  * What a Postgres error (pg's `DatabaseError`, Neon's HTTP `NeonDbError`, a socket or WebSocket
@@ -47,19 +70,7 @@ export function classifyPostgres(error: unknown): ErrorInfo {
   const atConnect = beforeAnyStatement.has(error)
   const code =
     typeof e.code === 'string' && SQLSTATE.test(e.code) && classifyNetwork(error) === undefined ? e.code : undefined
-  if (code !== undefined) {
-    const info: ErrorInfo = { sqlState: code }
-    if (typeof e.constraint === 'string') info.constraint = e.constraint
-    if (typeof e.detail === 'string') info.detail = e.detail
-    if (AUTH.has(code)) info.auth = true
-    if (TRANSIENT.has(code) || code.startsWith('08')) {
-      info.transient = true
-      if (atConnect || AT_STARTUP.has(code)) info.notSent = true
-      // Terminated (pg_terminate_backend, a restart) while a statement was out: it may have run.
-      else info.lostMaybeRun = true
-    }
-    return info
-  }
+  if (code !== undefined) return sqlStateInfo(code, e, atConnect)
   if (atConnect) return { notSent: true, transient: true }
   const network = classifyNetwork(error) ?? classifyNetwork(e.sourceError)
   if (network !== undefined) return network

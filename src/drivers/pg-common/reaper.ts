@@ -1,4 +1,4 @@
-import type { ReaperSettings } from '../reaper-options.js'
+import { FleetReaper } from '../fleet-reaper.js'
 import type { SessionLike } from './session.js'
 
 // The fleet reaper on Postgres. Frozen instances (Lambda, Vercel) keep their idle connections open on
@@ -29,38 +29,22 @@ interface Usage {
   cap: number
 }
 
-export class PostgresReaper {
-  #lastLook = Number.NEGATIVE_INFINITY
-  /**
-   * The server was near its limit at the last look: a connection is then closed after use instead of
-   * kept idle in the pool (a frozen instance would hold it), as serverless-mysql's end() does.
-   */
-  crowded = false
-  /** Connections this process has ended (for stats and tests). */
-  ended = 0
-
-  constructor(readonly settings: ReaperSettings) {}
-
+export class PostgresReaper extends FleetReaper<SessionLike> {
   /** The startup option that makes the server end a connection of ours idle past `serverIdleMs` by itself. */
   startupOptions(): string {
     return `-c idle_session_timeout=${Math.round(this.settings.serverIdleMs)}`
   }
 
-  /** Looks, at most every `everyMs`, on a connection checked out for a statement; never throws. */
-  async maybeReap(session: SessionLike): Promise<void> {
-    const now = performance.now()
-    if (now - this.#lastLook < this.settings.everyMs) return
-    this.#lastLook = now
-    try {
-      const usage = (await session.query(USAGE)).rows[0] as Usage
-      const roleFull = usage.role_cap > 0 && usage.role_used >= this.settings.usage * usage.role_cap
-      const serverFull = usage.cap > 0 && usage.used >= this.settings.usage * usage.cap
-      this.crowded = roleFull || serverFull
-      if (!this.crowded) return
-      const result = await session.query(REAP, [this.settings.idleMs / 1000])
-      this.ended += (result.rows[0] as { ended: number }).ended
-    } catch {
-      // Looking is best effort: the statement that checked the connection out runs regardless.
-    }
+  protected async isCrowded(session: SessionLike): Promise<boolean> {
+    const usage = (await session.query(USAGE)).rows[0] as Usage
+    const share = this.settings.usage
+    return (
+      (usage.role_cap > 0 && usage.role_used >= share * usage.role_cap) ||
+      (usage.cap > 0 && usage.used >= share * usage.cap)
+    )
+  }
+
+  protected async endIdle(session: SessionLike): Promise<number> {
+    return ((await session.query(REAP, [this.settings.idleMs / 1000])).rows[0] as { ended: number }).ended
   }
 }

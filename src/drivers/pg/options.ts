@@ -1,12 +1,12 @@
-import { configError } from '../../errors.js'
 import { isTimerMs } from '../../options.js'
 import type { DriverConfig } from '../contract.js'
+import { checkOptionKinds, type OptionKinds } from '../option-kinds.js'
 import { poolMax } from '../pool-defaults.js'
 import { reaperSettings } from '../reaper-options.js'
 
 // The options the pg driver accepts beside the URL, and what each must be. No I/O; values never quoted.
 
-const KINDS: Record<string, (value: unknown) => boolean> = {
+const KINDS: OptionKinds = {
   max: (v) => Number.isInteger(v) && (v as number) >= 1,
   idleTimeoutMillis: (v) => isTimerMs(v),
   connectionTimeoutMillis: (v) => isTimerMs(v),
@@ -17,16 +17,7 @@ const KINDS: Record<string, (value: unknown) => boolean> = {
 
 /** Checks the pg options; no I/O. */
 export function checkPgOptions(config: DriverConfig): void {
-  for (const [name, ok] of Object.entries(KINDS)) {
-    const value = config.options[name]
-    if (value !== undefined && !ok(value)) {
-      throw configError(
-        config.alias,
-        `the pg option ${name} has an invalid value (${typeof value})`,
-        'See the pg() options in @lazydb/core/pg',
-      )
-    }
-  }
+  checkOptionKinds(config, KINDS, 'pg', 'See the pg() options in @lazydb/core/pg')
   poolMax(config)
   reaperSettings(config)
 }

@@ -1,17 +1,11 @@
 import { LazyDbError } from '../../errors.js'
 import type { ErrorInfo } from '../contract.js'
 import { classifyNetwork } from '../network-errors.js'
+import { SQLSTATE, sqlStateInfo } from '../pg-common/errors.js'
 
 // postgres.js errors: what they say about the statement. A server error is a PostgresError (SQLSTATE in
 // `code`, `severity`, `constraint_name`, `detail`); a connection error has one of postgres.js's codes
 // (CONNECTION_CLOSED, …) with `address` and `port`, or a socket's own (ECONNREFUSED, …).
-
-const SQLSTATE = /^[0-9A-Z]{5}$/
-const AUTH = new Set(['28P01', '28000'])
-// too_many_connections, admin/crash shutdown, cannot_connect_now; connection exceptions (08…) below.
-const TRANSIENT = new Set(['53300', '57P01', '57P02', '57P03'])
-// Refusals sent at connection start only, before the server reads any statement.
-const AT_STARTUP = new Set(['53300', '57P03'])
 
 interface PostgresJsError {
   code?: unknown
@@ -32,18 +26,7 @@ function addressOf(e: PostgresJsError): string | undefined {
 
 function serverError(e: PostgresJsError): ErrorInfo | undefined {
   if (typeof e.code !== 'string' || !SQLSTATE.test(e.code) || typeof e.severity !== 'string') return undefined
-  const code = e.code
-  const info: ErrorInfo = { sqlState: code }
-  if (typeof e.constraint_name === 'string') info.constraint = e.constraint_name
-  if (typeof e.detail === 'string') info.detail = e.detail
-  if (AUTH.has(code)) info.auth = true
-  if (TRANSIENT.has(code) || code.startsWith('08')) {
-    info.transient = true
-    if (AT_STARTUP.has(code)) info.notSent = true
-    // Terminated (pg_terminate_backend, a restart) while a statement was out: it may have run.
-    else info.lostMaybeRun = true
-  }
-  return info
+  return sqlStateInfo(e.code, { constraint: e.constraint_name, detail: e.detail }, false)
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Options } from 'postgres'
-import { configError } from '../../errors.js'
 import type { DriverConfig } from '../contract.js'
+import { checkOptionKinds, type OptionKinds } from '../option-kinds.js'
 import { MAX_CONNECTIONS_PER_REQUEST, poolDefaults, poolMax } from '../pool-defaults.js'
 import { reaperSettings } from '../reaper-options.js'
 
@@ -22,7 +22,7 @@ export const DEFAULT_QUEUE_TIMEOUT_S = 10
 
 const seconds = (v: unknown) => v === null || v === false || (typeof v === 'number' && Number.isFinite(v) && v >= 0)
 
-const KINDS: Record<string, (value: unknown) => boolean> = {
+const KINDS: OptionKinds = {
   applicationName: (v) => typeof v === 'string' && v !== '' && !v.includes('\0'),
   idle_timeout: seconds,
   connect_timeout: seconds,
@@ -34,16 +34,7 @@ const KINDS: Record<string, (value: unknown) => boolean> = {
 
 /** Checks the options lazydb reads (the rest are postgres.js's to check); no I/O. */
 export function checkPostgresOptions(config: DriverConfig): void {
-  for (const [name, ok] of Object.entries(KINDS)) {
-    const value = config.options[name]
-    if (value !== undefined && !ok(value)) {
-      throw configError(
-        config.alias,
-        `the postgres option ${name} has an invalid value (${typeof value})`,
-        'See the postgres() options in @lazydb/core/postgres',
-      )
-    }
-  }
+  checkOptionKinds(config, KINDS, 'postgres', 'See the postgres() options in @lazydb/core/postgres')
   poolMax(config)
   reaperSettings(config)
 }
