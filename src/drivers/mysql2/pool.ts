@@ -13,6 +13,7 @@ import type { PoolSettings } from './options.js'
 import { isolationStatement, sessionLeft, startStatement, toResult, useStatement } from './sql.js'
 import type { MysqlReaper } from './reaper.js'
 import { Mysql2Transaction } from './transaction.js'
+import { statementsIn } from '../transaction-sql.js'
 
 /** What a failed statement left on its session: not known (it reports no status flags). */
 const UNKNOWN = Symbol('unknown session state')
@@ -224,16 +225,7 @@ export class Mysql2PoolClient implements DriverClient {
   ): Promise<QueryResult[]> {
     // Inside lazydb's own transaction a BEGIN would commit it and open one that lazydb then commits unseen.
     if (statements.some((s) => opensTransaction(s.text))) throw manualTransactionError(this.#config, false)
-    const tx = await this.begin(options, schema)
-    const results: QueryResult[] = []
-    try {
-      for (const s of statements) results.push(await tx.query(s.text, s.params))
-    } catch (error) {
-      await tx.rollback().catch(() => undefined)
-      throw error
-    }
-    await tx.commit()
-    return results
+    return statementsIn(await this.begin(options, schema), statements)
   }
 
   /** SET TRANSACTION ISOLATION LEVEL (the next transaction only), START TRANSACTION [READ ONLY], USE schema. */

@@ -1,4 +1,5 @@
-import type { IsolationLevel, Params, QueryResult, TransactionOptions } from '../../types.js'
+import type { Params, QueryResult, TransactionOptions } from '../../types.js'
+import { ISOLATION_LEVELS } from '../transaction-sql.js'
 
 // What lazydb says to MySQL/MariaDB through mysql2 and reads back: statement options, results, the
 // transaction statements and the server's status flags. No I/O.
@@ -81,17 +82,10 @@ export function toResult(rows: unknown, fields: unknown): QueryResult {
   return result
 }
 
-const LEVELS: Record<IsolationLevel, string> = {
-  'read uncommitted': 'READ UNCOMMITTED',
-  'read committed': 'READ COMMITTED',
-  'repeatable read': 'REPEATABLE READ',
-  serializable: 'SERIALIZABLE',
-}
-
 /** `SET TRANSACTION ISOLATION LEVEL …` (the next transaction of the session only), if a level is asked for. */
 export function isolationStatement(options: TransactionOptions | undefined): string | undefined {
   const level = options?.isolationLevel
-  return level === undefined ? undefined : `SET TRANSACTION ISOLATION LEVEL ${LEVELS[level]}`
+  return level === undefined ? undefined : `SET TRANSACTION ISOLATION LEVEL ${ISOLATION_LEVELS[level]}`
 }
 
 export function startStatement(options: TransactionOptions | undefined): string {

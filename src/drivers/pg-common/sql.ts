@@ -1,5 +1,6 @@
 import { argumentError } from '../../errors.js'
-import type { IsolationLevel, Params, QueryResult, TransactionOptions } from '../../types.js'
+import type { Params, QueryResult, TransactionOptions } from '../../types.js'
+import { ISOLATION_LEVELS } from '../transaction-sql.js'
 
 // What both Neon transports (neon-http, neon-ws) say to Postgres and take from it: the URL,
 // parameters, results, BEGIN, and a schema's search_path. No I/O.
@@ -45,16 +46,9 @@ export function toResult(result: ResultLike | readonly ResultLike[]): QueryResul
   }
 }
 
-const LEVELS: Record<IsolationLevel, string> = {
-  'read uncommitted': 'READ UNCOMMITTED',
-  'read committed': 'READ COMMITTED',
-  'repeatable read': 'REPEATABLE READ',
-  serializable: 'SERIALIZABLE',
-}
-
 export function beginStatement(options: TransactionOptions | undefined): string {
   let sql = 'BEGIN'
-  const level = options?.isolationLevel === undefined ? undefined : LEVELS[options.isolationLevel]
+  const level = options?.isolationLevel === undefined ? undefined : ISOLATION_LEVELS[options.isolationLevel]
   if (level !== undefined) sql += ` ISOLATION LEVEL ${level}`
   if (options?.readOnly !== undefined) sql += options.readOnly ? ' READ ONLY' : ' READ WRITE'
   if (options?.deferrable !== undefined) sql += options.deferrable ? ' DEFERRABLE' : ' NOT DEFERRABLE'

@@ -1,14 +1,8 @@
 import type { Client, Connection, ExecutedQuery } from '@planetscale/database'
-import type { IsolationLevel, Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
+import type { Params, QueryResult, Statement, TransactionOptions } from '../../types.js'
 import { ClientClosedError, type DriverClient, type DriverConfig, type DriverTransaction } from '../contract.js'
 import { manualTransactionError, opensTransaction } from '../manual-transaction.js'
-
-const LEVELS: Record<IsolationLevel, string> = {
-  'read uncommitted': 'READ UNCOMMITTED',
-  'read committed': 'READ COMMITTED',
-  'repeatable read': 'REPEATABLE READ',
-  serializable: 'SERIALIZABLE',
-}
+import { ISOLATION_LEVELS, statementsIn } from '../transaction-sql.js'
 
 type Args = Record<string, unknown> | unknown[] | null
 const args = (params: Params | undefined): Args => (params === undefined ? null : (params as Args))
@@ -98,16 +92,7 @@ export class PlanetscaleClient implements DriverClient {
 
   /** PlanetScale has no multi-statement request: BEGIN, the statements, COMMIT on one session. */
   async batch(statements: readonly Statement[], schema: string | undefined): Promise<QueryResult[]> {
-    const tx = await this.begin(undefined, schema)
-    const results: QueryResult[] = []
-    try {
-      for (const s of statements) results.push(await tx.query(s.text, s.params))
-    } catch (error) {
-      await tx.rollback().catch(() => undefined)
-      throw error
-    }
-    await tx.commit()
-    return results
+    return statementsIn(await this.begin(undefined, schema), statements)
   }
 
   /**
@@ -119,7 +104,7 @@ export class PlanetscaleClient implements DriverClient {
     const conn = this.raw.connection()
     if (schema !== undefined) await conn.execute(use(schema))
     const level = options?.isolationLevel
-    if (level !== undefined) await conn.execute(`SET TRANSACTION ISOLATION LEVEL ${LEVELS[level]}`)
+    if (level !== undefined) await conn.execute(`SET TRANSACTION ISOLATION LEVEL ${ISOLATION_LEVELS[level]}`)
     await conn.execute(options?.readOnly === true ? 'START TRANSACTION READ ONLY' : 'BEGIN')
     return new PlanetscaleTransaction(conn)
   }
