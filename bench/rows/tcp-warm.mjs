@@ -3,8 +3,9 @@
 // pool.query, mysql2 pool.query, postgres.js sql.unsafe), in interleaved blocks (warm.mjs's
 // interleave). The judged baseline is the driver's own call on the SAME pool (the one client() hands
 // out): on this 2-core machine a ping-pong `select 1` costs what the scheduler makes of the two
-// processes, and two pools' connections land differently (a spread of ±40 % between two identical
-// hand-made pools was seen), which would swamp lazydb's own cost. A pool made by hand at module scope
+// processes, and two pools' connections land differently (two identical hand-made pools in one process
+// ran 19 % apart in one check, and in this row a second pool runs at half the time of the first), which
+// would swamp lazydb's own cost. A pool made by hand at module scope
 // is measured too and reported beside it. The ratio is the median of per-round ratios, with a seeded
 // bootstrap interval of that median; the verdict comes from the interval.
 import { bootstrapInterval, verdictAtMost } from '../lib/stats.mjs'
