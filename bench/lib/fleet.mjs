@@ -34,10 +34,16 @@ async function mysqlKillUser(user) {
     await mysqlRoot(`KILL ${Number(id)}`).catch(() => undefined)
 }
 
-/** Server connections of the role (Postgres) or user (MariaDB). */
+/**
+ * Server connections of the role (Postgres) or user (MariaDB). MariaDB lists a connection it is about
+ * to refuse for MAX_USER_CONNECTIONS under the user too, in the Connect phase: those are not counted.
+ */
 async function connectionsOf(driver, role) {
   if (driver === 'mysql2') {
-    const rows = await mysqlRoot('select count(*) as n from information_schema.processlist where USER = ?', [role])
+    const rows = await mysqlRoot(
+      "select count(*) as n from information_schema.processlist where USER = ? and COMMAND <> 'Connect'",
+      [role],
+    )
     return Number(rows[0].n)
   }
   return (await admin('select count(*)::int as n from pg_stat_activity where usename = $1', [role]))[0].n
